@@ -1,0 +1,65 @@
+// The per-track pipeline: decodes a file once into the views its analyzers ask for, feeds
+// every analyzer, and returns their results with provenance. Thread-safe to call Run() from
+// many threads at once (each call has its own state).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "timbre/analysis/analyzer.h"
+#include "timbre/analysis/registry.h"
+#include "timbre/audio/decode.h"
+
+namespace timbre::analysis {
+
+struct Provenance {
+  std::string analyzer;
+  int analyzer_version = 0;
+  std::string params;       // canonical "name=value;..."
+  std::string params_hash;
+  std::string engine_version;
+  std::string window;       // which audio was read: "whole stream", "first 120 s"
+  double seconds = 0.0;     // time this analyzer took on this track (its own work)
+};
+
+struct AnalysisRecord {
+  Provenance provenance;
+  Output output;
+  std::map<std::string, std::string> units;  // output name → unit, from the contract
+};
+
+struct TrackAnalysis {
+  Status status;                 // not ok: the track failed (reason() says why)
+  audio::DecodeReport decode;    // what was decoded, also on failure where known
+  std::vector<AnalysisRecord> analyses;
+  double decode_seconds = 0.0;   // wall time of decoding and conversion
+  double total_seconds = 0.0;
+};
+
+struct ConfiguredAnalyzer {
+  const Analyzer* analyzer = nullptr;
+  Params params;
+};
+
+class Pipeline {
+ public:
+  explicit Pipeline(std::vector<ConfiguredAnalyzer> analyzers);
+
+  TrackAnalysis Run(const std::filesystem::path& path) const;
+
+  // One hash of every analyzer's name, version and parameters: a track analysed under the
+  // same signature needs no recomputation.
+  const std::string& signature() const { return signature_; }
+  const std::vector<ConfiguredAnalyzer>& analyzers() const { return analyzers_; }
+
+ private:
+  std::vector<ConfiguredAnalyzer> analyzers_;
+  std::string signature_;
+};
+
+// The built-in analyzers with their default parameters.
+Result<Pipeline> DefaultPipeline(const Registry& registry);
+
+}  // namespace timbre::analysis

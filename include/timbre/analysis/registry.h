@@ -1,0 +1,26 @@
+// An explicit list of analyzers; no static registration. The CLI's help, the API's
+// capabilities and the docs read the same metadata from here.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "timbre/analysis/analyzer.h"
+
+namespace timbre::analysis {
+
+class Registry {
+ public:
+  Status Add(std::unique_ptr<Analyzer> analyzer);
+  const Analyzer* Find(std::string_view name) const;
+  std::vector<const Analyzer*> All() const;
+
+ private:
+  std::vector<std::unique_ptr<Analyzer>> analyzers_;
+};
+
+// properties, loudness, fingerprint.
+void RegisterBuiltinAnalyzers(Registry& registry);
+
+}  // namespace timbre::analysis

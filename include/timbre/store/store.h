@@ -1,0 +1,148 @@
+// The Store: where tracks, their analyses (with provenance), descriptors, embeddings and
+// scan errors live. Backends are chosen by name in OpenStore(); SQLite is the embedded
+// default. Nothing outside src/store knows which backend is in use.
+//
+// Thread safety: every method may be called from any thread; a backend serialises writes
+// itself. Each write method is one transaction: it happens entirely or not at all.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "timbre/analysis/pipeline.h"
+#include "timbre/audio/tags.h"
+#include "timbre/core/status.h"
+
+namespace timbre::store {
+
+enum class TrackStatus { kOk, kFailed, kGone };
+std::string_view TrackStatusName(TrackStatus s);
+std::optional<TrackStatus> ParseTrackStatus(std::string_view s);
+
+// What a scan needs to decide whether a file changed: one light row per track.
+struct TrackKey {
+  int64_t id = 0;
+  std::string path;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string content_hash;
+  TrackStatus status = TrackStatus::kOk;
+  std::string signature;  // pipeline signature the stored results were made with
+};
+
+struct TrackRecord {
+  TrackKey key;
+  std::string error_reason;  // snake_case, e.g. "truncated"; empty when ok
+  std::string error_message;
+  std::string container;
+  std::string codec;
+  double duration = 0.0;  // s
+  int sample_rate = 0;
+  int channels = 0;
+  int64_t bitrate = 0;
+  audio::FileTags tags;
+  std::string album_key;  // groups tracks for album gain; empty when there is no album
+  std::string first_seen;  // ISO 8601 UTC
+  std::string updated_at;
+};
+
+struct Descriptor {
+  std::string analyzer;
+  std::string name;
+  double value = 0.0;
+  std::string unit;
+};
+
+struct TextValue {
+  std::string analyzer;
+  std::string name;
+  std::string value;
+};
+
+struct StoredAnalysis {
+  analysis::Provenance provenance;
+  std::vector<std::string> notes;
+  std::string created_at;
+};
+
+struct TrackDetails {
+  TrackRecord track;
+  std::vector<StoredAnalysis> analyses;
+  std::vector<Descriptor> descriptors;
+  std::vector<TextValue> texts;
+};
+
+// Everything one scanned file produces, written in one transaction. Analyses replace the
+// track's previous ones; a failed track keeps none.
+struct TrackWrite {
+  TrackRecord track;  // key.id is ignored: the path identifies the row
+  std::vector<analysis::AnalysisRecord> analyses;
+};
+
+struct AlbumMember {
+  int64_t track_id = 0;
+  std::string histogram;  // loudness.block_histogram
+  double true_peak = 0.0;
+};
+
+struct CountByName {
+  std::string name;
+  int64_t count = 0;
+};
+
+struct LibraryStats {
+  int64_t tracks = 0;
+  int64_t ok = 0;
+  int64_t failed = 0;
+  int64_t gone = 0;
+  double total_seconds = 0.0;  // decoded duration of ok tracks
+  int64_t total_bytes = 0;
+  int64_t albums = 0;
+  std::vector<CountByName> containers;
+  std::vector<CountByName> failures_by_reason;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual std::string description() const = 0;  // "sqlite:/path/to/timbre.db"
+  virtual int schema_version() const = 0;
+
+  virtual Result<std::vector<TrackKey>> ListTrackKeys() = 0;
+  virtual Result<std::vector<TrackKey>> FindByContentHash(const std::string& hash) = 0;
+
+  // Inserts or replaces the track at write.track.key.path with its analyses; returns its id.
+  virtual Result<int64_t> CommitTrack(const TrackWrite& write) = 0;
+  // A file moved: the row keeps its id and results, and takes the new path.
+  virtual Status MoveTrack(int64_t id, const std::string& new_path, int64_t size,
+                           int64_t mtime_ns) = 0;
+  virtual Status MarkGone(const std::vector<int64_t>& ids) = 0;
+  virtual Status RecordScanError(const std::string& path, std::string_view reason,
+                                 const std::string& message) = 0;
+
+  // Albums whose album gain is missing or out of date (a member was added, changed or
+  // went away since it was computed).
+  virtual Result<std::vector<std::string>> AlbumsNeedingGain() = 0;
+  virtual Result<std::vector<AlbumMember>> AlbumMembers(const std::string& album_key) = 0;
+  // Stores the album's result on every member in one transaction.
+  virtual Status SetAlbumGain(const std::string& album_key, const analysis::AnalysisRecord& record,
+                              const std::vector<int64_t>& members) = 0;
+
+  virtual Result<std::optional<TrackDetails>> GetTrack(int64_t id) = 0;
+  virtual Result<std::optional<int64_t>> FindTrackId(const std::string& path) = 0;
+  virtual Result<LibraryStats> Stats() = 0;
+};
+
+// Opens a store by URL: "" (the embedded default under DefaultDataDir()), a file path or
+// "sqlite:PATH" (SQLite), "postgresql://…" (not built yet: kUnsupported). Creates and
+// migrates the schema as needed; refuses a database from a newer timbre.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
+
+// The store URL to use when none is given on the command line: $TIMBRE_DB, else "".
+std::string DefaultStoreUrl();
+
+}  // namespace timbre::store

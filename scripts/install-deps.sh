@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that timbre's build, tests and benchmarks need.
+# Idempotent: packages already present are skipped, so a second run does nothing.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  cmake g++ make pkg-config
+  # decoding, resampling, file tags
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libtag1-dev
+  # DSP
+  libebur128-dev libchromaprint-dev libxxhash-dev
+  # storage
+  libsqlite3-dev
+  # plumbing
+  nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
+  # tests: GoogleTest, tools that make and check test audio, the demo library
+  libgtest-dev ffmpeg sox fluidsynth fluid-soundfont-gm time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

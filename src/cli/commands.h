@@ -1,0 +1,31 @@
+// The timbre subcommands. Each Add*Command registers its options on the CLI11 app and
+// runs when selected; exit codes: 0 done, 1 failed, 2 bad usage or input.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+namespace timbre::cli {
+
+struct GlobalOptions {
+  std::string db;  // store URL; empty: $TIMBRE_DB, then the embedded default
+  int exit_code = 0;
+};
+
+void AddScanCommand(CLI::App& app, GlobalOptions& global);
+void AddShowCommand(CLI::App& app, GlobalOptions& global);
+void AddStatsCommand(CLI::App& app, GlobalOptions& global);
+void AddAnalyzersCommand(CLI::App& app, GlobalOptions& global);
+
+// JSON text that never throws on file names with invalid UTF-8.
+std::string Dump(const nlohmann::json& j, int indent = -1);
+
+// The store URL from --db, $TIMBRE_DB or the default.
+std::string StoreUrl(const GlobalOptions& global);
+
+// Prints "timbre: message" to stderr and returns the exit code for it.
+int Fail(const std::string& message, int code = 1);
+
+}  // namespace timbre::cli

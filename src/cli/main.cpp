@@ -1,0 +1,71 @@
+// timbre: a self-hosted AI engine for music libraries.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "commands.h"
+#include "timbre/core/version.h"
+#include "timbre/store/store.h"
+
+namespace timbre::cli {
+
+std::string Dump(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string StoreUrl(const GlobalOptions& global) {
+  return global.db.empty() ? store::DefaultStoreUrl() : global.db;
+}
+
+int Fail(const std::string& message, int code) {
+  std::fprintf(stderr, "timbre: %s\n", message.c_str());
+  return code;
+}
+
+}  // namespace timbre::cli
+
+int main(int argc, char** argv) {
+  using namespace timbre::cli;
+  auto logger = spdlog::stderr_color_mt("timbre");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("timbre: %l: %v");
+  spdlog::set_level(spdlog::level::warn);
+
+  CLI::App app{
+      "timbre: analyse a music library (loudness, ReplayGain, fingerprints, tags) into a local "
+      "database.\n\nState lives in $XDG_DATA_HOME/timbre/timbre.db unless --db or $TIMBRE_DB "
+      "points elsewhere."};
+  app.set_version_flag("--version", std::string("timbre ") + timbre::kEngineVersion);
+  app.require_subcommand(1);
+  GlobalOptions global;
+  app.add_option("--db", global.db,
+                 "database: a SQLite file path (default: $TIMBRE_DB, else "
+                 "$XDG_DATA_HOME/timbre/timbre.db)")
+      ->envname("TIMBRE_DB");
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "log more detail to stderr");
+  app.parse_complete_callback([&] {
+    if (verbose) spdlog::set_level(spdlog::level::debug);
+  });
+
+  AddScanCommand(app, global);
+  AddShowCommand(app, global);
+  AddStatsCommand(app, global);
+  AddAnalyzersCommand(app, global);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  return global.exit_code;
+}

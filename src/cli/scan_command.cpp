@@ -1,0 +1,138 @@
+// timbre scan DIR...: analyse a library into the store.
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "progress.h"
+#include "timbre/analysis/registry.h"
+#include "timbre/core/paths.h"
+#include "timbre/core/thread_pool.h"
+#include "timbre/jobs/scan.h"
+
+namespace timbre::cli {
+namespace {
+
+struct ScanArgs {
+  std::vector<std::string> roots;
+  int jobs = 0;
+  bool json = false;
+  bool quiet = false;
+};
+
+// Shows the scan as it goes: a progress bar on a terminal, JSON lines when asked, and
+// failures as they happen otherwise.
+class ScanPrinter : public jobs::ScanObserver {
+ public:
+  ScanPrinter(bool json, bool quiet)
+      : json_(json), quiet_(quiet), bar_(!quiet && ProgressBar::StderrIsTerminal()) {}
+
+  void OnWalked(size_t files) override { bar_.SetTotal(files); }
+
+  void OnWalkError(const std::string& path, const Status& error) override {
+    if (json_) {
+      nlohmann::json j{{"event", "error"},
+                       {"path", SanitizeUtf8(path)},
+                       {"reason", error.reason()},
+                       {"message", error.message()}};
+      std::printf("%s\n", Dump(j).c_str());
+    } else if (!quiet_) {
+      bar_.Clear();
+      std::fprintf(stderr, "skipped %s: %s\n", SanitizeUtf8(path).c_str(), error.message().c_str());
+    }
+  }
+
+  void OnFile(const jobs::FileEvent& e, const jobs::ScanProgress& p) override {
+    if (json_) {
+      nlohmann::json j{{"event", "track"},
+                       {"path", SanitizeUtf8(e.path)},
+                       {"outcome", jobs::FileOutcomeName(e.outcome)},
+                       {"id", e.track_id},
+                       {"seconds", e.seconds},
+                       {"audio_seconds", e.audio_seconds}};
+      if (!e.moved_from.empty()) j["moved_from"] = SanitizeUtf8(e.moved_from);
+      if (e.outcome == jobs::FileOutcome::kFailed) {
+        j["reason"] = e.error_reason;
+        j["message"] = e.error_message;
+      }
+      std::printf("%s\n", Dump(j).c_str());
+      std::fflush(stdout);
+    } else if (e.outcome == jobs::FileOutcome::kFailed && !quiet_) {
+      bar_.Clear();
+      std::fprintf(stderr, "failed %s: %s (%s)\n", SanitizeUtf8(e.path).c_str(),
+                   e.error_message.c_str(), e.error_reason.c_str());
+    }
+    bar_.Update(p.done, p.audio_seconds, e.path);
+  }
+
+  void Done() { bar_.Clear(); }
+
+ private:
+  bool json_;
+  bool quiet_;
+  ProgressBar bar_;
+};
+
+int RunScan(const ScanArgs& args, const GlobalOptions& global) {
+  analysis::Registry registry;
+  analysis::RegisterBuiltinAnalyzers(registry);
+  auto pipeline = analysis::DefaultPipeline(registry);
+  if (!pipeline.ok()) return Fail(pipeline.status().ToString());
+  auto store = store::OpenStore(StoreUrl(global));
+  if (!store.ok()) return Fail(store.status().message(), 2);
+
+  jobs::ScanOptions options;
+  for (const auto& r : args.roots) options.roots.emplace_back(r);
+  options.threads = args.jobs > 0 ? args.jobs : HardwareThreads();
+  ScanPrinter printer(args.json, args.quiet);
+  auto summary = jobs::ScanLibrary(**store, *pipeline, options, &printer);
+  printer.Done();
+  if (!summary.ok()) {
+    return Fail(summary.status().message(), summary.status().code() == StatusCode::kNotFound ? 2 : 1);
+  }
+  const jobs::ScanSummary& s = *summary;
+  const double rate = s.seconds > 0 ? static_cast<double>(s.files) / s.seconds : 0.0;
+  if (args.json) {
+    nlohmann::json j{{"event", "summary"},        {"files", s.files},
+                     {"added", s.added},          {"updated", s.updated},
+                     {"unchanged", s.unchanged},  {"moved", s.moved},
+                     {"gone", s.gone},            {"failed", s.failed},
+                     {"albums_updated", s.albums_updated}, {"walk_errors", s.walk_errors},
+                     {"seconds", s.seconds},      {"tracks_per_second", rate},
+                     {"audio_seconds", s.audio_seconds},
+                     {"realtime_factor", s.seconds > 0 ? s.audio_seconds / s.seconds : 0.0},
+                     {"store", (*store)->description()}};
+    std::printf("%s\n", Dump(j).c_str());
+  } else if (!args.quiet) {
+    std::printf(
+        "%zu files: %zu added, %zu updated, %zu unchanged, %zu moved, %zu gone, %zu failed\n"
+        "%.1f s, %.1f tracks/s, %.0fx realtime (%.0f s of audio analysed); %zu albums' gain "
+        "updated\nstore: %s\n",
+        s.files, s.added, s.updated, s.unchanged, s.moved, s.gone, s.failed, s.seconds, rate,
+        s.seconds > 0 ? s.audio_seconds / s.seconds : 0.0, s.audio_seconds, s.albums_updated,
+        SanitizeUtf8((*store)->description()).c_str());
+    if (s.failed > 0) std::printf("see failures with: timbre stats\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddScanCommand(CLI::App& app, GlobalOptions& global) {
+  auto args = std::make_shared<ScanArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "scan",
+      "Scan folders (or files) of music: decode each audio file once, measure loudness "
+      "(EBU R128, ReplayGain 2.0 track and album gain), fingerprint it, read its tags, and "
+      "store everything. Unchanged files are skipped, moved files keep their results, "
+      "deleted files are marked gone; an interrupted scan resumes where it stopped.");
+  cmd->add_option("folders", args->roots, "folders or files to scan")->required();
+  cmd->add_option("-j,--jobs", args->jobs, "files analysed in parallel (default: number of cores)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--json", args->json, "print one JSON line per file and a JSON summary");
+  cmd->add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
+  cmd->callback([args, &global] { global.exit_code = RunScan(*args, global); });
+}
+
+}  // namespace timbre::cli

@@ -1,0 +1,171 @@
+// timbre show TRACK: everything stored about one track, with provenance.
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "timbre/core/paths.h"
+#include "timbre/store/store.h"
+
+namespace timbre::cli {
+namespace {
+
+struct ShowArgs {
+  std::string track;
+  bool json = false;
+};
+
+// A track is named by its id, or by a path (relative paths resolve against the current
+// folder). A number that is also an existing file's name is taken as the file.
+Result<int64_t> ResolveTrack(store::Store& store, const std::string& arg) {
+  int64_t id = 0;
+  const auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), id);
+  std::error_code fs_ec;
+  if (ec == std::errc() && ptr == arg.data() + arg.size() && !std::filesystem::exists(arg, fs_ec)) {
+    return id;
+  }
+  const std::string path = std::filesystem::absolute(arg, fs_ec).lexically_normal().string();
+  auto found = store.FindTrackId(path);
+  if (!found.ok()) return found.status();
+  if (!*found) return NotFound(fmt::format("no track at {} in the store", SanitizeUtf8(path)));
+  return **found;
+}
+
+nlohmann::json ToJson(const store::TrackDetails& d) {
+  const auto& t = d.track;
+  nlohmann::json j{
+      {"id", t.key.id},
+      {"path", SanitizeUtf8(t.key.path)},
+      {"status", store::TrackStatusName(t.key.status)},
+      {"size", t.key.size},
+      {"mtime_ns", t.key.mtime_ns},
+      {"content_hash", t.key.content_hash},
+      {"signature", t.key.signature},
+      {"first_seen", t.first_seen},
+      {"updated_at", t.updated_at},
+      {"audio",
+       {{"container", t.container},
+        {"codec", t.codec},
+        {"duration", t.duration},
+        {"sample_rate", t.sample_rate},
+        {"channels", t.channels},
+        {"bitrate", t.bitrate}}},
+      {"tags",
+       {{"title", t.tags.title},
+        {"artist", t.tags.artist},
+        {"album", t.tags.album},
+        {"album_artist", t.tags.album_artist},
+        {"genre", t.tags.genre},
+        {"track_number", t.tags.track_number},
+        {"disc_number", t.tags.disc_number},
+        {"year", t.tags.year},
+        {"musicbrainz_recording_id", t.tags.musicbrainz_track_id},
+        {"musicbrainz_release_track_id", t.tags.musicbrainz_release_track_id},
+        {"musicbrainz_album_id", t.tags.musicbrainz_album_id},
+        {"musicbrainz_artist_id", t.tags.musicbrainz_artist_id},
+        {"musicbrainz_album_artist_id", t.tags.musicbrainz_album_artist_id}}},
+  };
+  if (t.key.status == store::TrackStatus::kFailed) {
+    j["error"] = {{"reason", t.error_reason}, {"message", t.error_message}};
+  }
+  nlohmann::json analyses = nlohmann::json::array();
+  for (const auto& a : d.analyses) {
+    const auto& p = a.provenance;
+    nlohmann::json values = nlohmann::json::object();
+    for (const auto& v : d.descriptors) {
+      if (v.analyzer == p.analyzer) values[v.name] = {{"value", v.value}, {"unit", v.unit}};
+    }
+    for (const auto& v : d.texts) {
+      if (v.analyzer == p.analyzer) values[v.name] = {{"value", v.value}};
+    }
+    analyses.push_back({{"analyzer", p.analyzer},
+                        {"version", p.analyzer_version},
+                        {"params", p.params},
+                        {"params_hash", p.params_hash},
+                        {"engine_version", p.engine_version},
+                        {"window", p.window},
+                        {"seconds", p.seconds},
+                        {"created_at", a.created_at},
+                        {"notes", a.notes},
+                        {"values", values}});
+  }
+  j["analyses"] = analyses;
+  return j;
+}
+
+void PrintHuman(const store::TrackDetails& d) {
+  const auto& t = d.track;
+  std::printf("track %lld  %s\n", static_cast<long long>(t.key.id), SanitizeUtf8(t.key.path).c_str());
+  std::printf("  status     %s", std::string(store::TrackStatusName(t.key.status)).c_str());
+  if (t.key.status == store::TrackStatus::kFailed) {
+    std::printf(" (%s: %s)", t.error_reason.c_str(), t.error_message.c_str());
+  }
+  std::printf("\n  audio      %s / %s, %.2f s, %d Hz, %d ch, %lld bit/s\n", t.container.c_str(),
+              t.codec.c_str(), t.duration, t.sample_rate, t.channels, static_cast<long long>(t.bitrate));
+  auto tag = [](const char* name, const std::string& v) {
+    if (!v.empty()) std::printf("  %-10s %s\n", name, v.c_str());
+  };
+  tag("title", t.tags.title);
+  tag("artist", t.tags.artist);
+  tag("album", t.tags.album);
+  tag("albumartist", t.tags.album_artist);
+  tag("genre", t.tags.genre);
+  if (t.tags.track_number > 0) tag("track", std::to_string(t.tags.track_number));
+  if (t.tags.year > 0) tag("year", std::to_string(t.tags.year));
+  tag("mb track", t.tags.musicbrainz_track_id);
+  tag("mb album", t.tags.musicbrainz_album_id);
+  std::printf("  size       %lld bytes, content %s\n", static_cast<long long>(t.key.size),
+              t.key.content_hash.c_str());
+  for (const auto& a : d.analyses) {
+    const auto& p = a.provenance;
+    std::printf("\n%s v%d  (params %s; engine %s; %s; %.3f s; %s)\n", p.analyzer.c_str(),
+                p.analyzer_version, p.params.empty() ? "-" : p.params.c_str(),
+                p.engine_version.c_str(), p.window.c_str(), p.seconds, a.created_at.c_str());
+    for (const auto& v : d.descriptors) {
+      if (v.analyzer == p.analyzer) {
+        std::printf("  %-24s %.6g %s\n", v.name.c_str(), v.value, v.unit.c_str());
+      }
+    }
+    for (const auto& v : d.texts) {
+      if (v.analyzer != p.analyzer) continue;
+      std::string shown = v.value.size() > 48 ? v.value.substr(0, 45) + "..." : v.value;
+      std::printf("  %-24s %s (%zu chars)\n", v.name.c_str(), shown.c_str(), v.value.size());
+    }
+    for (const auto& n : a.notes) std::printf("  note: %s\n", n.c_str());
+  }
+}
+
+int RunShow(const ShowArgs& args, const GlobalOptions& global) {
+  auto store = store::OpenStore(StoreUrl(global));
+  if (!store.ok()) return Fail(store.status().message(), 2);
+  auto id = ResolveTrack(**store, args.track);
+  if (!id.ok()) return Fail(id.status().message(), 2);
+  auto details = (*store)->GetTrack(*id);
+  if (!details.ok()) return Fail(details.status().message());
+  if (!*details) return Fail(fmt::format("no track with id {}", *id), 2);
+  if (args.json) {
+    std::printf("%s\n", Dump(ToJson(**details), 2).c_str());
+  } else {
+    PrintHuman(**details);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddShowCommand(CLI::App& app, GlobalOptions& global) {
+  auto args = std::make_shared<ShowArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "show", "Show everything stored about a track: file, audio, tags, and each analysis "
+              "with its provenance (analyzer version, parameters, engine version, timing).");
+  cmd->add_option("track", args->track, "a track id or a file path")->required();
+  cmd->add_flag("--json", args->json, "print JSON");
+  cmd->callback([args, &global] { global.exit_code = RunShow(*args, global); });
+}
+
+}  // namespace timbre::cli

@@ -1,0 +1,115 @@
+#include "sqlite/migrations.h"
+
+namespace timbre::store::sqlite {
+namespace {
+
+// Types and SQL stay close to what PostgreSQL accepts (INTEGER/BIGINT, REAL/DOUBLE
+// PRECISION, TEXT), so the PostgreSQL backend can mirror this schema.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE tracks (
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL UNIQUE,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  content_hash TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'gone')),
+  error_reason TEXT NOT NULL DEFAULT '',
+  error_message TEXT NOT NULL DEFAULT '',
+  signature TEXT NOT NULL DEFAULT '',
+  container TEXT NOT NULL DEFAULT '',
+  codec TEXT NOT NULL DEFAULT '',
+  duration REAL NOT NULL DEFAULT 0,
+  sample_rate INTEGER NOT NULL DEFAULT 0,
+  channels INTEGER NOT NULL DEFAULT 0,
+  bitrate INTEGER NOT NULL DEFAULT 0,
+  title TEXT NOT NULL DEFAULT '',
+  artist TEXT NOT NULL DEFAULT '',
+  album TEXT NOT NULL DEFAULT '',
+  album_artist TEXT NOT NULL DEFAULT '',
+  genre TEXT NOT NULL DEFAULT '',
+  track_number INTEGER NOT NULL DEFAULT 0,
+  disc_number INTEGER NOT NULL DEFAULT 0,
+  year INTEGER NOT NULL DEFAULT 0,
+  mb_recording_id TEXT NOT NULL DEFAULT '',
+  mb_release_track_id TEXT NOT NULL DEFAULT '',
+  mb_album_id TEXT NOT NULL DEFAULT '',
+  mb_artist_id TEXT NOT NULL DEFAULT '',
+  mb_album_artist_id TEXT NOT NULL DEFAULT '',
+  album_key TEXT NOT NULL DEFAULT '',
+  first_seen TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX tracks_content_hash ON tracks (content_hash);
+CREATE INDEX tracks_album_key ON tracks (album_key);
+
+CREATE TABLE analyses (
+  id INTEGER PRIMARY KEY,
+  track_id INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+  analyzer TEXT NOT NULL,
+  analyzer_version INTEGER NOT NULL,
+  params TEXT NOT NULL,
+  params_hash TEXT NOT NULL,
+  engine_version TEXT NOT NULL,
+  audio_window TEXT NOT NULL,
+  model_ids TEXT NOT NULL DEFAULT '',
+  model_sha256 TEXT NOT NULL DEFAULT '',
+  seconds REAL NOT NULL,
+  notes TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL,
+  UNIQUE (track_id, analyzer)
+);
+
+CREATE TABLE descriptors (
+  analysis_id INTEGER NOT NULL REFERENCES analyses (id) ON DELETE CASCADE,
+  track_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  unit TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (analysis_id, name)
+);
+CREATE INDEX descriptors_track ON descriptors (track_id);
+CREATE INDEX descriptors_name_value ON descriptors (name, value);
+
+CREATE TABLE text_values (
+  analysis_id INTEGER NOT NULL REFERENCES analyses (id) ON DELETE CASCADE,
+  track_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (analysis_id, name)
+);
+CREATE INDEX text_values_track ON text_values (track_id);
+
+CREATE TABLE tags (
+  track_id INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+  analysis_id INTEGER REFERENCES analyses (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL DEFAULT '',
+  score REAL,
+  PRIMARY KEY (track_id, name)
+);
+
+CREATE TABLE embeddings (
+  track_id INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+  analysis_id INTEGER REFERENCES analyses (id) ON DELETE CASCADE,
+  space TEXT NOT NULL,
+  dim INTEGER NOT NULL,
+  vector BLOB NOT NULL,
+  PRIMARY KEY (track_id, space)
+);
+
+CREATE TABLE scan_errors (
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  message TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+}  // namespace timbre::store::sqlite
