@@ -151,13 +151,14 @@ if [[ $(find "$RESCAN" -type f -name '*.flac' 2>/dev/null | wc -l) -ne $RESCAN_F
   echo "Generating $RESCAN ($RESCAN_FILES one-second FLAC copies)..."
   rm -rf "$RESCAN"
   mkdir -p "$RESCAN/d000"
-  make_loop 2 "$TMP/loop-short.wav"
-  encode_loop "$TMP/loop-short.wav" 2 1 "$TMP/one.flac" -ar 44100 -c:a flac \
-    -sample_fmt s16 -metadata title="One Second" -f flac
+  # A clean chord compresses to ~20 KB, so 10,000 copies take ~240 MB on disk.
+  ffmpeg -nostdin -v error -y -f lavfi \
+    -i "aevalsrc=exprs='(0.3*sin(2*PI*220*t)+0.2*sin(2*PI*277.18*t)+0.2*sin(2*PI*329.63*t))*exp(-3*t)':s=44100:d=1" \
+    -ac 2 -c:a flac -sample_fmt s16 -metadata title="One Second" "$TMP/one.flac"
   # Real copies, not hard links: a scanner may key files by inode.
   for f in $(seq -w 0 99); do cp "$TMP/one.flac" "$RESCAN/d000/$f.flac"; done
-  for d in $(seq -w 1 $(( RESCAN_FILES / 100 - 1 ))); do
-    cp -r "$RESCAN/d000" "$RESCAN/d$d"
+  for d in $(seq 1 $(( RESCAN_FILES / 100 - 1 ))); do
+    cp -r "$RESCAN/d000" "$RESCAN/$(printf 'd%03d' "$d")"
   done
 fi
 gen_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')

@@ -11,7 +11,7 @@ packages=(
   # DSP
   libebur128-dev libchromaprint-dev libxxhash-dev
   # storage
-  libsqlite3-dev
+  libsqlite3-dev sqlite3
   # plumbing
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   # tests: GoogleTest, tools that make and check test audio, the demo library

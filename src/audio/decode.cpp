@@ -82,7 +82,11 @@ Result<OpenedStream> OpenStream(const std::filesystem::path& path) {
   if (err < 0) return Corrupt(fmt::format("cannot read stream info: {}", AvError(err)));
   const AVCodec* codec = nullptr;
   int index = av_find_best_stream(raw, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
-  if (index == AVERROR_STREAM_NOT_FOUND) return Unsupported("no audio stream").WithReason("no_audio_stream");
+  if (index == AVERROR_STREAM_NOT_FOUND) {
+    return Unsupported(fmt::format("no audio stream (read as {} with {} other streams)",
+                                   raw->iformat->name, raw->nb_streams))
+        .WithReason(raw->nb_streams == 0 ? "not_audio" : "no_audio_stream");
+  }
   if (index == AVERROR_DECODER_NOT_FOUND || codec == nullptr) {
     return Unsupported("no decoder for the audio stream's codec").WithReason("unsupported_codec");
   }

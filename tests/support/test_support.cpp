@@ -1,0 +1,68 @@
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace timbre::testing {
+
+TempDir::TempDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/timbre-test-XXXXXX";
+  char* made = mkdtemp(tmpl.data());
+  if (made == nullptr) std::abort();
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  // Tests may have removed permissions; give them back so everything can be deleted.
+  std::system(("chmod -R u+rwx " + ShellQuote(path_.string()) + " 2>/dev/null").c_str());
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+void MakeTone(const std::filesystem::path& path, double seconds, double frequency, double dbfs,
+              int channels, int rate, const std::string& codec_args) {
+  // ffmpeg's sine source has a fixed amplitude of 1/8; the volume filter sets the level.
+  const double gain_db = dbfs - 20.0 * std::log10(0.125);
+  const std::string cmd =
+      "ffmpeg -nostdin -v error -y -f lavfi -i 'sine=frequency=" + std::to_string(frequency) +
+      ":sample_rate=" + std::to_string(rate) + ":duration=" + std::to_string(seconds) +
+      "' -af 'volume=" + std::to_string(gain_db) + "dB,aformat=channel_layouts=" +
+      (channels == 1 ? "mono" : "stereo") + "' " + codec_args + " " + ShellQuote(path.string()) +
+      " 2>&1";
+  const CommandResult r = RunCommand(cmd);
+  ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.output;
+}
+
+std::string TimbreBinary() { return TIMBRE_BINARY; }
+
+}  // namespace timbre::testing

@@ -1,0 +1,45 @@
+// Helpers shared by the tests: temporary folders, running real commands, and making real
+// audio files with ffmpeg (tests synthesise their audio; none is committed).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace timbre::testing {
+
+// A fresh folder under $TMPDIR, removed with everything in it when destroyed.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout (stderr too when merged in the command)
+};
+
+// Runs a shell command and captures its stdout.
+CommandResult RunCommand(const std::string& command);
+
+// Quotes a string for /bin/sh.
+std::string ShellQuote(const std::string& s);
+
+// Writes a tone with ffmpeg's sine source: `seconds` long at `frequency` Hz, peak level
+// `dbfs`, `channels` channels at `rate` Hz, encoded with `codec_args` (e.g. "-c:a flac")
+// into `path`; extra `-metadata` arguments may go into codec_args. Aborts the test on failure.
+void MakeTone(const std::filesystem::path& path, double seconds, double frequency = 440.0,
+              double dbfs = -6.0, int channels = 2, int rate = 44100,
+              const std::string& codec_args = "");
+
+// The timbre binary built with the tests.
+std::string TimbreBinary();
+
+}  // namespace timbre::testing
