@@ -50,15 +50,13 @@ void QuietFfmpeg() {
   (void)once;
 }
 
-Status OpenStatus(int err, const std::filesystem::path& path) {
+Status OpenStatus(int err) {
   if (err == AVERROR(EACCES) || err == AVERROR(EPERM)) {
     return IoError("permission denied").WithReason("permission_denied");
   }
   if (err == AVERROR(ENOENT)) return NotFound("file does not exist").WithReason("vanished");
   if (err == AVERROR(EISDIR)) return Unsupported("is a directory").WithReason("not_audio");
   if (err == AVERROR_INVALIDDATA) {
-    std::error_code ec;
-    if (std::filesystem::file_size(path, ec) == 0 && !ec) return Unsupported("empty file").WithReason("empty_file");
     return Unsupported("not an audio file: format not recognised").WithReason("not_audio");
   }
   return IoError(fmt::format("cannot open: {}", AvError(err))).WithReason("unreadable");
@@ -73,9 +71,13 @@ struct OpenedStream {
 
 Result<OpenedStream> OpenStream(const std::filesystem::path& path) {
   QuietFfmpeg();
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0 && !ec) {
+    return Unsupported("empty file").WithReason("empty_file");
+  }
   AVFormatContext* raw = nullptr;
   int err = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
-  if (err < 0) return OpenStatus(err, path);
+  if (err < 0) return OpenStatus(err);
   OpenedStream s;
   s.format.reset(raw);
   err = avformat_find_stream_info(raw, nullptr);
@@ -121,8 +123,14 @@ class ViewConverter {
   // (Re)configures for a frame's input shape; cheap when unchanged.
   Status Configure(const AVFrame* frame) {
     if (swr_ && frame->format == in_format_ && frame->sample_rate == in_rate_ &&
-        av_channel_layout_compare(&frame->ch_layout, &in_layout_) == 0) {
+        av_channel_layout_compare(&frame->ch_layout, &frame_layout_) == 0) {
       return Status::Ok();
+    }
+    // Remember the layout as frames carry it (possibly unspecified), so the next frame of
+    // the same stream compares equal and the resampler keeps its state.
+    av_channel_layout_uninit(&frame_layout_);
+    if (av_channel_layout_copy(&frame_layout_, &frame->ch_layout) < 0) {
+      return Internal("cannot copy channel layout");
     }
     AVChannelLayout in_layout{};
     if (frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || frame->ch_layout.nb_channels == 0) {
@@ -168,8 +176,10 @@ class ViewConverter {
   bool Convert(const AVFrame* frame, size_t view, const BlockSink& sink) {
     if (!swr_) return true;
     const int in_frames = frame != nullptr ? frame->nb_samples : 0;
-    const int capacity = swr_get_out_samples(swr_.get(), in_frames);
-    if (capacity <= 0) return true;
+    // Room for everything the resampler holds plus this frame, so nothing stays buffered.
+    const int capacity = static_cast<int>(
+        av_rescale_rnd(swr_get_delay(swr_.get(), in_rate_) + in_frames, out_rate_, in_rate_,
+                       AV_ROUND_UP) + 32);
     buffer_.resize(static_cast<size_t>(capacity) * out_channels_);
     uint8_t* out[1] = {reinterpret_cast<uint8_t*>(buffer_.data())};
     const uint8_t** in = frame != nullptr ? const_cast<const uint8_t**>(frame->extended_data) : nullptr;
@@ -179,7 +189,16 @@ class ViewConverter {
     return sink(view, block);
   }
 
-  ~ViewConverter() { av_channel_layout_uninit(&in_layout_); }
+  // Drains what the resampler still holds at the end of the stream.
+  bool Flush(size_t view, const BlockSink& sink) {
+    if (!swr_) return true;
+    return Convert(nullptr, view, sink);
+  }
+
+  ~ViewConverter() {
+    av_channel_layout_uninit(&in_layout_);
+    av_channel_layout_uninit(&frame_layout_);
+  }
   ViewConverter(const ViewConverter&) = delete;
   ViewConverter& operator=(const ViewConverter&) = delete;
   ViewConverter(ViewConverter&&) = delete;
@@ -188,6 +207,7 @@ class ViewConverter {
   ViewSpec spec_;
   std::unique_ptr<SwrContext, SwrFreer> swr_;
   AVChannelLayout in_layout_{};
+  AVChannelLayout frame_layout_{};
   int in_format_ = -1;
   int in_rate_ = 0;
   int out_rate_ = 0;
@@ -278,7 +298,7 @@ Result<DecodeReport> DecodeFile(const std::filesystem::path& path, const std::ve
     avcodec_send_packet(codec.get(), nullptr);
     TIMBRE_RETURN_IF_ERROR(drain());
     for (size_t i = 0; i < converters.size() && keep_going; ++i) {
-      keep_going = converters[i]->Convert(nullptr, i, sink);
+      keep_going = converters[i]->Flush(i, sink);
     }
   }
   report.stopped_early = !keep_going;

@@ -64,6 +64,9 @@ Result<Fingerprint> Fingerprinter::Finish() {
   Fingerprint out;
   out.seconds = static_cast<double>(f.fed_frames) / f.sample_rate;
   if (!chromaprint_finish(f.ctx)) return Internal("chromaprint_finish failed");
+  // Under a few seconds Chromaprint yields a header with no sub-fingerprints: nothing to keep.
+  int items = 0;
+  if (!chromaprint_get_raw_fingerprint_size(f.ctx, &items) || items == 0) return out;
   char* text = nullptr;
   if (chromaprint_get_fingerprint(f.ctx, &text) && text != nullptr) {
     out.encoded = text;

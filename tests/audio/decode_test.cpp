@@ -45,7 +45,10 @@ struct FormatCase {
   const char* file;
   const char* args;
   const char* codec;
+  int rate = 44100;
 };
+
+void PrintTo(const FormatCase& c, std::ostream* os) { *os << c.file; }
 
 class FormatTest : public ::testing::TestWithParam<FormatCase> {};
 
@@ -54,16 +57,16 @@ class FormatTest : public ::testing::TestWithParam<FormatCase> {};
 TEST_P(FormatTest, DecodesToViews) {
   TempDir dir;
   const auto path = dir / GetParam().file;
-  MakeTone(path, 3.0, 1000.0, -6.0, 2, 44100, GetParam().args);
+  MakeTone(path, 3.0, 1000.0, -6.0, 2, GetParam().rate, GetParam().args);
   auto d = DecodeViews(path, {{0, 0}, {16000, 1}, {44100, 1}});
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->report.info.codec, GetParam().codec);
-  EXPECT_EQ(d->report.info.sample_rate, 44100);
+  EXPECT_EQ(d->report.info.sample_rate, GetParam().rate);
   EXPECT_EQ(d->report.info.channels, 2);
   // Lossy codecs add priming and padding; within 0.1 s of the 3 s made.
   EXPECT_NEAR(d->report.decoded_seconds(), 3.0, 0.1);
   EXPECT_EQ(d->channels[0], 2);
-  EXPECT_EQ(d->rates[0], 44100);
+  EXPECT_EQ(d->rates[0], GetParam().rate);
   EXPECT_EQ(d->channels[1], 1);
   EXPECT_EQ(d->rates[1], 16000);
   EXPECT_NEAR(static_cast<double>(d->frames[1]) / 16000.0, d->report.decoded_seconds(), 0.02);
@@ -78,7 +81,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(FormatCase{"t.mp3", "-c:a libmp3lame -b:a 192k", "mp3float"},
                       FormatCase{"t.flac", "-c:a flac", "flac"},
                       FormatCase{"t.ogg", "-c:a libvorbis", "vorbis"},
-                      FormatCase{"t.opus", "-c:a libopus -ar 48000", "libopus"},
+                      FormatCase{"t.opus", "-c:a libopus", "opus", 48000},
                       FormatCase{"t.m4a", "-c:a aac -b:a 160k", "aac"},
                       FormatCase{"alac.m4a", "-c:a alac", "alac"},
                       FormatCase{"t.wav", "-c:a pcm_s16le", "pcm_s16le"},

@@ -118,7 +118,8 @@ TEST(SqliteStoreTest, AlbumGainIsInvalidatedByMembership) {
   analysis::AnalysisRecord album;
   album.provenance = {"album_loudness", 1, "", "h", "0.1.0", "album of 2 tracks", 0.0};
   album.output.numbers = {{"replaygain_album_gain", -1.0}};
-  ASSERT_TRUE((*s)->SetAlbumGain("album-x", album, {*a, *b}).ok());
+  const Status set = (*s)->SetAlbumGain("album-x", album, {*a, *b});
+  ASSERT_TRUE(set.ok()) << set.ToString();
   EXPECT_TRUE((*s)->AlbumsNeedingGain()->empty());
   // A member going away makes the album's gain stale again.
   ASSERT_TRUE((*s)->MarkGone({*b}).ok());

@@ -51,13 +51,14 @@ CommandResult RunCommand(const std::string& command) {
 
 void MakeTone(const std::filesystem::path& path, double seconds, double frequency, double dbfs,
               int channels, int rate, const std::string& codec_args) {
-  // ffmpeg's sine source has a fixed amplitude of 1/8; the volume filter sets the level.
+  // ffmpeg's sine source has a fixed amplitude of 1/8; the volume filter sets the level, and
+  // pan copies it to each channel unchanged (a plain upmix would lower it by 3 dB).
   const double gain_db = dbfs - 20.0 * std::log10(0.125);
   const std::string cmd =
       "ffmpeg -nostdin -v error -y -f lavfi -i 'sine=frequency=" + std::to_string(frequency) +
       ":sample_rate=" + std::to_string(rate) + ":duration=" + std::to_string(seconds) +
-      "' -af 'volume=" + std::to_string(gain_db) + "dB,aformat=channel_layouts=" +
-      (channels == 1 ? "mono" : "stereo") + "' " + codec_args + " " + ShellQuote(path.string()) +
+      "' -af 'volume=" + std::to_string(gain_db) + "dB," +
+      (channels == 1 ? "pan=mono|c0=c0" : "pan=stereo|c0=c0|c1=c0") + "' " + codec_args + " " + ShellQuote(path.string()) +
       " 2>&1";
   const CommandResult r = RunCommand(cmd);
   ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.output;
