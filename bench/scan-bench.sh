@@ -13,7 +13,9 @@ export LC_ALL=C # '.' as decimal separator in EPOCHREALTIME, awk and printf
 
 N=${1:-50}
 TRACK_SECONDS=${2:-240}
-TIMBRE=${TIMBRE:-build/timbre}
+# Paths below are relative to the repository root; TIMBRE to the caller's cwd.
+TIMBRE=$(realpath -m -- "${TIMBRE:-$(dirname "$0")/../build/timbre}")
+cd "$(dirname "$0")/.."
 JOBS=${JOBS:-2}
 RUNS=${RUNS:-3}
 LONG_SECONDS=${LONG_SECONDS:-10800}
@@ -121,7 +123,8 @@ gen_track() {
 t0=$EPOCHREALTIME
 params="$N x $TRACK_SECONDS s"
 if [[ ! -f $LIB.params || $(<"$LIB.params") != "$params" ]]; then
-  rm -rf "$LIB" "$LIB.params"
+  rm -rf "$LIB"
+  echo "$params" >"$LIB.params" # written first so an interrupted run resumes
 fi
 echo "Generating $LIB ($params, $(nproc) in parallel)..."
 export TMP LIB TRACK_SECONDS
@@ -132,19 +135,18 @@ export FORMATS_STR
 # shellcheck disable=SC2016 # expanded by the inner bash, on purpose
 seq 0 $(( N - 1 )) | xargs -P "$(nproc)" -I{} \
   bash -c 'set -euo pipefail; mapfile -t FORMATS <<<"$FORMATS_STR"; gen_track "$1"' _ {}
-echo "$params" >"$LIB.params"
 
 long_file="$LONG/Long Artist/Long Album/01 Three Hours.mp3"
 if [[ ! -f $long_file || ! -f $LONG.params || $(<"$LONG.params") != "$LONG_SECONDS" ]]; then
   echo "Generating $LONG (${LONG_SECONDS} s MP3)..."
   rm -rf "$LONG"
   mkdir -p "${long_file%/*}"
-  make_loop 1 "$TMP/loop-long.wav"
-  # 64 kbit/s CBR keeps 3 hours near 86 MB on disk.
-  encode_loop "$TMP/loop-long.wav" 1 "$LONG_SECONDS" "$long_file" \
-    -ar 44100 -c:a libmp3lame -b:a 64k -metadata title="Three Hours" \
-    -metadata artist="Long Artist" -metadata album="Long Album" -f mp3
   echo "$LONG_SECONDS" >"$LONG.params"
+  make_loop 1 "$TMP/loop-long.wav"
+  # 64 kbit/s CBR keeps 3 hours near 86 MB; a faster LAME mode saves a minute.
+  encode_loop "$TMP/loop-long.wav" 1 "$LONG_SECONDS" "$long_file" \
+    -ar 44100 -c:a libmp3lame -b:a 64k -compression_level 7 -metadata title="Three Hours" \
+    -metadata artist="Long Artist" -metadata album="Long Album" -f mp3
 fi
 
 if [[ $(find "$RESCAN" -type f -name '*.flac' 2>/dev/null | wc -l) -ne $RESCAN_FILES ]]; then

@@ -11,7 +11,8 @@
 # Re-running only creates what is missing.
 set -euo pipefail
 
-DIR=${1:-build/demo-library}
+# DIR is relative to the caller's cwd; the default to the repository root.
+DIR=$(realpath -m -- "${1:-$(dirname "$0")/../build/demo-library}")
 MAX_SECONDS=${MAX_SECONDS:-75}
 FADE_SECONDS=3
 SOUNDFONT=${SOUNDFONT:-/usr/share/sounds/sf2/default-GM.sf2}
