@@ -122,11 +122,12 @@ gen_track() {
 # --- generate (reused when the parameters match) ------------------------------
 t0=$EPOCHREALTIME
 params="$N x $TRACK_SECONDS s"
+mkdir -p build
 if [[ ! -f $LIB.params || $(<"$LIB.params") != "$params" ]]; then
   rm -rf "$LIB"
   echo "$params" >"$LIB.params" # written first so an interrupted run resumes
 fi
-echo "Generating $LIB ($params, $(nproc) in parallel)..."
+echo "Preparing $LIB ($params, $(nproc) in parallel)..."
 export TMP LIB TRACK_SECONDS
 export -f gen_track make_loop encode_loop channel_expr
 # Arrays cannot be exported; pass the table in a string.
@@ -153,7 +154,7 @@ if [[ $(find "$RESCAN" -type f -name '*.flac' 2>/dev/null | wc -l) -ne $RESCAN_F
   echo "Generating $RESCAN ($RESCAN_FILES one-second FLAC copies)..."
   rm -rf "$RESCAN"
   mkdir -p "$RESCAN/d000"
-  # A clean chord compresses to ~20 KB, so 10,000 copies take ~240 MB on disk.
+  # A clean chord compresses to ~20 KB, so 10,000 copies take ~200 MB on disk.
   ffmpeg -nostdin -v error -y -f lavfi \
     -i "aevalsrc=exprs='(0.3*sin(2*PI*220*t)+0.2*sin(2*PI*277.18*t)+0.2*sin(2*PI*329.63*t))*exp(-3*t)':s=44100:d=1" \
     -ac 2 -c:a flac -sample_fmt s16 -metadata title="One Second" "$TMP/one.flac"
@@ -191,7 +192,8 @@ decode_all() {
     xargs -0 -P "$JOBS" -I{} ffmpeg -nostdin -v error -i {} -f null -
 }
 fresh_db() { rm -f "$1" "$1-wal" "$1-shm" "$1-journal"; }
-scan_lib() { fresh_db "$TMP/bench.db"; "$TIMBRE" scan "$LIB" --db "$TMP/bench.db" --jobs "$JOBS"; }
+# --db goes before the subcommand: it is a global option of the CLI.
+scan_lib() { fresh_db "$TMP/bench.db"; "$TIMBRE" --db "$TMP/bench.db" scan "$LIB" --jobs "$JOBS"; }
 
 echo "Measuring decode-only reference ($RUNS runs)..."
 times=()
@@ -204,14 +206,14 @@ for _ in $(seq "$RUNS"); do times+=("$(timed scan_lib)"); done
 scan_s=$(median "${times[@]}")
 
 echo "Measuring peak RSS (library + ${LONG_SECONDS} s file, --jobs 2)..."
-/usr/bin/time -f %M -o "$TMP/rss" "$TIMBRE" scan "$LONG" "$LIB" \
-  --db "$TMP/rss.db" --jobs 2 >"$TMP/last.log" 2>&1 ||
+/usr/bin/time -f %M -o "$TMP/rss" "$TIMBRE" --db "$TMP/rss.db" scan "$LONG" "$LIB" \
+  --jobs 2 >"$TMP/last.log" 2>&1 ||
   { tail -n 20 "$TMP/last.log" >&2; die "scan with the long file failed"; }
 rss_mib=$(awk '{ printf "%.0f", $1 / 1024 }' "$TMP/rss")
 
 echo "Measuring rescan of $RESCAN_FILES unchanged files..."
-first_s=$(timed "$TIMBRE" scan "$RESCAN" --db "$TMP/rescan.db" --jobs "$JOBS")
-rescan_s=$(timed "$TIMBRE" scan "$RESCAN" --db "$TMP/rescan.db" --jobs "$JOBS")
+first_s=$(timed "$TIMBRE" --db "$TMP/rescan.db" scan "$RESCAN" --jobs "$JOBS")
+rescan_s=$(timed "$TIMBRE" --db "$TMP/rescan.db" scan "$RESCAN" --jobs "$JOBS")
 
 # --- report -------------------------------------------------------------------
 verdict() { # value limit -> PASS/MISS

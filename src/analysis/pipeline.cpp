@@ -61,8 +61,9 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
                               v.sample_rate == 0 ? info.sample_rate : v.sample_rate};
       auto run = analyzers_[i].analyzer->Start(analyzers_[i].params, info, shape);
       if (!run.ok()) {
-        return Status(run.status().code(), fmt::format("{}: {}", analyzers_[i].analyzer->info().name,
-                                                       run.status().message()))
+        return Status(run.status().code(),
+                      fmt::format("{}: {}", analyzers_[i].analyzer->info().name,
+                                  run.status().message()))
             .WithReason("analyzer_failed");
       }
       runs[i] = std::move(run).value();
@@ -96,10 +97,10 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
   }
   result.decode = std::move(decoded).value();
   if (LooksTruncated(result.decode)) {
-    result.status = Corrupt(fmt::format("truncated: decoded {:.1f} s of the {:.1f} s the header declares",
-                                        result.decode.decoded_seconds(),
-                                        result.decode.info.declared_seconds))
-                        .WithReason("truncated");
+    result.status =
+        Corrupt(fmt::format("truncated: decoded {:.1f} s of the {:.1f} s the header declares",
+                            result.decode.decoded_seconds(), result.decode.info.declared_seconds))
+            .WithReason("truncated");
     result.total_seconds = SecondsSince(start);
     return result;
   }
@@ -110,8 +111,9 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
     auto out = runs[i]->Finish(result.decode);
     seconds[i] += SecondsSince(t);
     if (!out.ok()) {
-      result.status = Status(out.status().code(), fmt::format("{}: {}", info.name, out.status().message()))
-                          .WithReason("analyzer_failed");
+      result.status =
+          Status(out.status().code(), fmt::format("{}: {}", info.name, out.status().message()))
+              .WithReason("analyzer_failed");
       result.analyses.clear();
       break;
     }

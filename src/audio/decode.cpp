@@ -72,7 +72,8 @@ struct OpenedStream {
 Result<OpenedStream> OpenStream(const std::filesystem::path& path) {
   QuietFfmpeg();
   std::error_code ec;
-  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0 && !ec) {
+  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0 &&
+      !ec) {
     return Unsupported("empty file").WithReason("empty_file");
   }
   AVFormatContext* raw = nullptr;
@@ -148,8 +149,8 @@ class ViewConverter {
     out_channels_ = out_layout.nb_channels;
     SwrContext* raw = nullptr;
     int err = swr_alloc_set_opts2(&raw, &out_layout, AV_SAMPLE_FMT_FLT, out_rate_, &in_layout,
-                                  static_cast<AVSampleFormat>(frame->format), frame->sample_rate,
-                                  0, nullptr);
+                                  static_cast<AVSampleFormat>(frame->format), frame->sample_rate, 0,
+                                  nullptr);
     av_channel_layout_uninit(&out_layout);
     if (err < 0 || raw == nullptr) {
       av_channel_layout_uninit(&in_layout);
@@ -177,12 +178,14 @@ class ViewConverter {
     if (!swr_) return true;
     const int in_frames = frame != nullptr ? frame->nb_samples : 0;
     // Room for everything the resampler holds plus this frame, so nothing stays buffered.
-    const int capacity = static_cast<int>(
-        av_rescale_rnd(swr_get_delay(swr_.get(), in_rate_) + in_frames, out_rate_, in_rate_,
-                       AV_ROUND_UP) + 32);
+    const int capacity =
+        static_cast<int>(av_rescale_rnd(swr_get_delay(swr_.get(), in_rate_) + in_frames, out_rate_,
+                                        in_rate_, AV_ROUND_UP) +
+                         32);
     buffer_.resize(static_cast<size_t>(capacity) * out_channels_);
     uint8_t* out[1] = {reinterpret_cast<uint8_t*>(buffer_.data())};
-    const uint8_t** in = frame != nullptr ? const_cast<const uint8_t**>(frame->extended_data) : nullptr;
+    const uint8_t** in =
+        frame != nullptr ? const_cast<const uint8_t**>(frame->extended_data) : nullptr;
     const int n = swr_convert(swr_.get(), out, capacity, in, in_frames);
     if (n <= 0) return true;
     AudioBlock block{buffer_.data(), static_cast<size_t>(n), out_channels_, out_rate_};
@@ -223,8 +226,9 @@ Result<StreamInfo> ProbeFile(const std::filesystem::path& path) {
   return opened->info;
 }
 
-Result<DecodeReport> DecodeFile(const std::filesystem::path& path, const std::vector<ViewSpec>& views,
-                                const OpenedCallback& on_open, const BlockSink& sink) {
+Result<DecodeReport> DecodeFile(const std::filesystem::path& path,
+                                const std::vector<ViewSpec>& views, const OpenedCallback& on_open,
+                                const BlockSink& sink) {
   auto opened = OpenStream(path);
   if (!opened.ok()) return opened.status();
   AVFormatContext* format = opened->format.get();
@@ -234,12 +238,14 @@ Result<DecodeReport> DecodeFile(const std::filesystem::path& path, const std::ve
   }
   std::unique_ptr<AVCodecContext, CodecFreer> codec(avcodec_alloc_context3(opened->codec));
   if (!codec) return Internal("cannot allocate decoder");
-  int err = avcodec_parameters_to_context(codec.get(),
-                                          format->streams[opened->stream_index]->codecpar);
+  int err =
+      avcodec_parameters_to_context(codec.get(), format->streams[opened->stream_index]->codecpar);
   if (err < 0) return Corrupt(fmt::format("bad codec parameters: {}", AvError(err)));
   codec->thread_count = 1;  // the scan parallelises across files, not inside one
   err = avcodec_open2(codec.get(), opened->codec, nullptr);
-  if (err < 0) return Unsupported(fmt::format("cannot open decoder: {}", AvError(err))).WithReason("unsupported_codec");
+  if (err < 0)
+    return Unsupported(fmt::format("cannot open decoder: {}", AvError(err)))
+        .WithReason("unsupported_codec");
 
   DecodeReport report;
   report.info = opened->info;
@@ -303,10 +309,10 @@ Result<DecodeReport> DecodeFile(const std::filesystem::path& path, const std::ve
   }
   report.stopped_early = !keep_going;
   if (report.frames == 0 && !report.stopped_early) {
-    return Corrupt(report.decode_errors > 0
-                       ? fmt::format("no audio could be decoded ({} damaged packets)",
-                                     report.decode_errors)
-                       : std::string("the audio stream holds no samples"));
+    return Corrupt(
+        report.decode_errors > 0
+            ? fmt::format("no audio could be decoded ({} damaged packets)", report.decode_errors)
+            : std::string("the audio stream holds no samples"));
   }
   return report;
 }

@@ -17,32 +17,44 @@ int RunAnalyzers(bool json) {
     if (!json) {
       std::printf("%s v%d: %s\n  reads: %s at %s, %s\n", info.name.c_str(), info.version,
                   info.description.c_str(), info.window.c_str(),
-                  info.view.sample_rate == 0 ? "native rate"
-                                             : (std::to_string(info.view.sample_rate) + " Hz").c_str(),
+                  info.view.sample_rate == 0
+                      ? "native rate"
+                      : (std::to_string(info.view.sample_rate) + " Hz").c_str(),
                   info.view.channels == 1 ? "mono" : "native channels");
       for (const auto& p : info.params) {
         std::printf("  param  %-22s default %g, range [%g, %g] %s: %s\n", p.name.c_str(),
                     p.default_value, p.min, p.max, p.unit.c_str(), p.description.c_str());
       }
       for (const auto& o : info.outputs) {
-        std::printf("  output %-22s %-6s %s\n", o.name.c_str(), o.unit.c_str(), o.description.c_str());
+        std::printf("  output %-22s %-6s %s\n", o.name.c_str(), o.unit.c_str(),
+                    o.description.c_str());
       }
       continue;
     }
     nlohmann::json params = nlohmann::json::array();
     for (const auto& p : info.params) {
-      params.push_back({{"name", p.name}, {"default", p.default_value}, {"min", p.min},
-                        {"max", p.max}, {"unit", p.unit}, {"description", p.description}});
+      params.push_back({{"name", p.name},
+                        {"default", p.default_value},
+                        {"min", p.min},
+                        {"max", p.max},
+                        {"unit", p.unit},
+                        {"description", p.description}});
     }
     nlohmann::json outputs = nlohmann::json::array();
     for (const auto& o : info.outputs) {
-      outputs.push_back({{"name", o.name}, {"unit", o.unit}, {"description", o.description},
+      outputs.push_back({{"name", o.name},
+                         {"unit", o.unit},
+                         {"description", o.description},
                          {"type", o.text ? "text" : "number"}});
     }
-    all.push_back({{"name", info.name}, {"version", info.version},
-                   {"description", info.description},
-                   {"view", {{"sample_rate", info.view.sample_rate}, {"channels", info.view.channels}}},
-                   {"window", info.window}, {"params", params}, {"outputs", outputs}});
+    all.push_back(
+        {{"name", info.name},
+         {"version", info.version},
+         {"description", info.description},
+         {"view", {{"sample_rate", info.view.sample_rate}, {"channels", info.view.channels}}},
+         {"window", info.window},
+         {"params", params},
+         {"outputs", outputs}});
   }
   if (json) std::printf("%s\n", Dump(all, 2).c_str());
   return 0;

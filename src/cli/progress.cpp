@@ -27,7 +27,8 @@ std::string Clock(double seconds) {
 
 }  // namespace
 
-ProgressBar::ProgressBar(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+ProgressBar::ProgressBar(bool enabled)
+    : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
 ProgressBar::~ProgressBar() { Clear(); }
 
 bool ProgressBar::StderrIsTerminal() { return isatty(STDERR_FILENO) == 1; }

@@ -89,17 +89,24 @@ int RunScan(const ScanArgs& args, const GlobalOptions& global) {
   auto summary = jobs::ScanLibrary(**store, *pipeline, options, &printer);
   printer.Done();
   if (!summary.ok()) {
-    return Fail(summary.status().message(), summary.status().code() == StatusCode::kNotFound ? 2 : 1);
+    return Fail(summary.status().message(),
+                summary.status().code() == StatusCode::kNotFound ? 2 : 1);
   }
   const jobs::ScanSummary& s = *summary;
   const double rate = s.seconds > 0 ? static_cast<double>(s.files) / s.seconds : 0.0;
   if (args.json) {
-    nlohmann::json j{{"event", "summary"},        {"files", s.files},
-                     {"added", s.added},          {"updated", s.updated},
-                     {"unchanged", s.unchanged},  {"moved", s.moved},
-                     {"gone", s.gone},            {"failed", s.failed},
-                     {"albums_updated", s.albums_updated}, {"walk_errors", s.walk_errors},
-                     {"seconds", s.seconds},      {"tracks_per_second", rate},
+    nlohmann::json j{{"event", "summary"},
+                     {"files", s.files},
+                     {"added", s.added},
+                     {"updated", s.updated},
+                     {"unchanged", s.unchanged},
+                     {"moved", s.moved},
+                     {"gone", s.gone},
+                     {"failed", s.failed},
+                     {"albums_updated", s.albums_updated},
+                     {"walk_errors", s.walk_errors},
+                     {"seconds", s.seconds},
+                     {"tracks_per_second", rate},
                      {"audio_seconds", s.audio_seconds},
                      {"realtime_factor", s.seconds > 0 ? s.audio_seconds / s.seconds : 0.0},
                      {"store", (*store)->description()}};

@@ -100,13 +100,15 @@ nlohmann::json ToJson(const store::TrackDetails& d) {
 
 void PrintHuman(const store::TrackDetails& d) {
   const auto& t = d.track;
-  std::printf("track %lld  %s\n", static_cast<long long>(t.key.id), SanitizeUtf8(t.key.path).c_str());
+  std::printf("track %lld  %s\n", static_cast<long long>(t.key.id),
+              SanitizeUtf8(t.key.path).c_str());
   std::printf("  status     %s", std::string(store::TrackStatusName(t.key.status)).c_str());
   if (t.key.status == store::TrackStatus::kFailed) {
     std::printf(" (%s: %s)", t.error_reason.c_str(), t.error_message.c_str());
   }
   std::printf("\n  audio      %s / %s, %.2f s, %d Hz, %d ch, %lld bit/s\n", t.container.c_str(),
-              t.codec.c_str(), t.duration, t.sample_rate, t.channels, static_cast<long long>(t.bitrate));
+              t.codec.c_str(), t.duration, t.sample_rate, t.channels,
+              static_cast<long long>(t.bitrate));
   auto tag = [](const char* name, const std::string& v) {
     if (!v.empty()) std::printf("  %-10s %s\n", name, v.c_str());
   };
@@ -161,8 +163,9 @@ int RunShow(const ShowArgs& args, const GlobalOptions& global) {
 void AddShowCommand(CLI::App& app, GlobalOptions& global) {
   auto args = std::make_shared<ShowArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "show", "Show everything stored about a track: file, audio, tags, and each analysis "
-              "with its provenance (analyzer version, parameters, engine version, timing).");
+      "show",
+      "Show everything stored about a track: file, audio, tags, and each analysis "
+      "with its provenance (analyzer version, parameters, engine version, timing).");
   cmd->add_option("track", args->track, "a track id or a file path")->required();
   cmd->add_flag("--json", args->json, "print JSON");
   cmd->callback([args, &global] { global.exit_code = RunShow(*args, global); });

@@ -37,9 +37,9 @@ int RunStats(bool json, const GlobalOptions& global) {
   const long total = static_cast<long>(s.total_seconds);
   std::printf("store      %s (schema %d)\n", SanitizeUtf8((*store)->description()).c_str(),
               (*store)->schema_version());
-  std::printf("tracks     %lld (%lld ok, %lld failed, %lld gone)\n", static_cast<long long>(s.tracks),
-              static_cast<long long>(s.ok), static_cast<long long>(s.failed),
-              static_cast<long long>(s.gone));
+  std::printf("tracks     %lld (%lld ok, %lld failed, %lld gone)\n",
+              static_cast<long long>(s.tracks), static_cast<long long>(s.ok),
+              static_cast<long long>(s.failed), static_cast<long long>(s.gone));
   std::printf("albums     %lld\n", static_cast<long long>(s.albums));
   std::printf("duration   %ld:%02ld:%02ld\n", total / 3600, (total / 60) % 60, total % 60);
   std::printf("size       %.1f MB\n", static_cast<double>(s.total_bytes) / 1e6);

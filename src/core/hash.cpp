@@ -39,7 +39,8 @@ Result<std::string> HashFileContent(const std::filesystem::path& path) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      status = IoError(fmt::format("read failed: {}", std::strerror(errno))).WithReason("unreadable");
+      status =
+          IoError(fmt::format("read failed: {}", std::strerror(errno))).WithReason("unreadable");
       break;
     }
     if (n == 0) break;

@@ -26,9 +26,10 @@ Fingerprinter::Fingerprinter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 Fingerprinter::~Fingerprinter() = default;
 
 Result<std::unique_ptr<Fingerprinter>> Fingerprinter::Create(int sample_rate, int channels,
-                                                              double max_seconds) {
+                                                             double max_seconds) {
   if (sample_rate < 1000 || channels < 1 || channels > 64) {
-    return InvalidArgument(fmt::format("cannot fingerprint {} Hz, {} channels", sample_rate, channels));
+    return InvalidArgument(
+        fmt::format("cannot fingerprint {} Hz, {} channels", sample_rate, channels));
   }
   if (!(max_seconds > 0.0)) return InvalidArgument("fingerprint length must be positive");
   auto impl = std::make_unique<Impl>();
@@ -47,7 +48,8 @@ bool Fingerprinter::Add(const float* interleaved, size_t frames) {
   Impl& f = *impl_;
   const long long room = f.max_frames - f.fed_frames;
   if (room <= 0) return false;
-  const size_t take = static_cast<size_t>(std::min<long long>(room, static_cast<long long>(frames)));
+  const size_t take =
+      static_cast<size_t>(std::min<long long>(room, static_cast<long long>(frames)));
   const size_t samples = take * static_cast<size_t>(f.channels);
   f.buffer.resize(samples);
   for (size_t i = 0; i < samples; ++i) {
@@ -79,8 +81,8 @@ Result<std::vector<uint32_t>> DecodeFingerprint(const std::string& encoded) {
   uint32_t* raw = nullptr;
   int size = 0;
   int algorithm = 0;
-  if (!chromaprint_decode_fingerprint(encoded.data(), static_cast<int>(encoded.size()), &raw,
-                                      &size, &algorithm, 1) ||
+  if (!chromaprint_decode_fingerprint(encoded.data(), static_cast<int>(encoded.size()), &raw, &size,
+                                      &algorithm, 1) ||
       raw == nullptr) {
     return Corrupt("fingerprint cannot be decoded");
   }

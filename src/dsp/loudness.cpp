@@ -114,10 +114,10 @@ struct LoudnessMeter::Impl {
   int rate = 0;
   int channels = 0;
   LoudnessOptions options;
-  StatePtr main;        // integrated, range, sample peak, histogram
-  StatePtr peak;        // true peak, fed only the chunks that need it
-  size_t chunk_frames;  // libebur128's 100 ms step, so each full chunk closes one block
-  std::vector<float> pending;      // audio waiting to fill a chunk
+  StatePtr main;               // integrated, range, sample peak, histogram
+  StatePtr peak;               // true peak, fed only the chunks that need it
+  size_t chunk_frames;         // libebur128's 100 ms step, so each full chunk closes one block
+  std::vector<float> pending;  // audio waiting to fill a chunk
   std::vector<float> previous_tail;  // last `history` frames before the current chunk
   long long chunks_seen = 0;
   long long last_peak_chunk = -2;  // index of the last chunk fed to `peak`
@@ -149,7 +149,8 @@ struct LoudnessMeter::Impl {
 
   void ProcessTruePeak(const float* data, size_t frames, double chunk_peak) {
     double window_peak = chunk_peak;
-    for (float s : previous_tail) window_peak = std::max(window_peak, static_cast<double>(std::fabs(s)));
+    for (float s : previous_tail)
+      window_peak = std::max(window_peak, static_cast<double>(std::fabs(s)));
     const double known = std::max(sample_peak, true_peak);
     const long long index = chunks_seen - 1;
     if (!options.exhaustive_true_peak && window_peak * bound.gain <= known) return;
@@ -184,7 +185,7 @@ LoudnessMeter::LoudnessMeter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 LoudnessMeter::~LoudnessMeter() = default;
 
 Result<std::unique_ptr<LoudnessMeter>> LoudnessMeter::Create(int sample_rate, int channels,
-                                                              LoudnessOptions options) {
+                                                             LoudnessOptions options) {
   if (sample_rate < 8 || sample_rate > 2822400) {
     return InvalidArgument(fmt::format("sample rate {} Hz is out of range", sample_rate));
   }
@@ -197,11 +198,13 @@ Result<std::unique_ptr<LoudnessMeter>> LoudnessMeter::Create(int sample_rate, in
   impl->options = options;
   int mode = EBUR128_MODE_I | EBUR128_MODE_SAMPLE_PEAK | EBUR128_MODE_HISTOGRAM;
   if (options.loudness_range) mode |= EBUR128_MODE_LRA;
-  impl->main.reset(ebur128_init(static_cast<unsigned>(channels), static_cast<unsigned long>(sample_rate), mode));
+  impl->main.reset(
+      ebur128_init(static_cast<unsigned>(channels), static_cast<unsigned long>(sample_rate), mode));
   if (!impl->main) return Internal("libebur128 could not create a state");
   impl->bound = BoundFor(sample_rate);
   if (options.true_peak && impl->bound.gain > 0.0) {
-    impl->peak.reset(ebur128_init(static_cast<unsigned>(channels), static_cast<unsigned long>(sample_rate), EBUR128_MODE_TRUE_PEAK));
+    impl->peak.reset(ebur128_init(static_cast<unsigned>(channels),
+                                  static_cast<unsigned long>(sample_rate), EBUR128_MODE_TRUE_PEAK));
     if (!impl->peak) return Internal("libebur128 could not create a true-peak state");
   }
   // libebur128 weights channels by their position; mono and stereo map as it defaults.
@@ -250,7 +253,8 @@ LoudnessResult LoudnessMeter::Finish() {
   r.sample_peak = m.sample_peak;
   r.true_peak = std::max(m.sample_peak, m.true_peak);
   r.true_peak_fraction =
-      m.chunks_seen > 0 ? static_cast<double>(m.peak_chunks) / static_cast<double>(m.chunks_seen) : 0.0;
+      m.chunks_seen > 0 ? static_cast<double>(m.peak_chunks) / static_cast<double>(m.chunks_seen)
+                        : 0.0;
   r.histogram = std::move(m.histogram);
   return r;
 }

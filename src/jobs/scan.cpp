@@ -34,7 +34,8 @@ bool UnderRoot(const std::string& path, const std::vector<std::string>& roots) {
   return false;
 }
 
-store::TrackRecord BaseRecord(const FoundFile& f, const std::string& hash, const std::string& signature) {
+store::TrackRecord BaseRecord(const FoundFile& f, const std::string& hash,
+                              const std::string& signature) {
   store::TrackRecord t;
   t.key.path = f.path;
   t.key.size = f.size;
@@ -64,11 +65,12 @@ class Scan {
       roots.push_back(s);
     }
     std::vector<fs::path> root_paths(roots.begin(), roots.end());
-    std::vector<FoundFile> files = WalkLibrary(root_paths, [&](const std::string& p, const Status& e) {
-      ++summary_.walk_errors;
-      (void)store_.RecordScanError(p, e.reason(), e.message());
-      if (observer_ != nullptr) observer_->OnWalkError(p, e);
-    });
+    std::vector<FoundFile> files =
+        WalkLibrary(root_paths, [&](const std::string& p, const Status& e) {
+          ++summary_.walk_errors;
+          (void)store_.RecordScanError(p, e.reason(), e.message());
+          if (observer_ != nullptr) observer_->OnWalkError(p, e);
+        });
     summary_.files = files.size();
     if (observer_ != nullptr) observer_->OnWalked(files.size());
 
@@ -142,7 +144,8 @@ class Scan {
 
     if (problem.ok()) {
       // Same bytes as stored (a touched file, or one that came back): keep the results.
-      if (existing && existing->content_hash == hash && existing->signature == pipeline_.signature()) {
+      if (existing && existing->content_hash == hash &&
+          existing->signature == pipeline_.signature()) {
         TIMBRE_RETURN_IF_ERROR(store_.MoveTrack(existing->id, f.path, f.size, f.mtime_ns));
         e.track_id = existing->id;
         e.outcome = FileOutcome::kUnchanged;
@@ -232,11 +235,21 @@ class Scan {
   void Report(const FileEvent& e) {
     std::lock_guard lock(mu_);
     switch (e.outcome) {
-      case FileOutcome::kAdded: ++summary_.added; break;
-      case FileOutcome::kUpdated: ++summary_.updated; break;
-      case FileOutcome::kUnchanged: ++summary_.unchanged; break;
-      case FileOutcome::kMoved: ++summary_.moved; break;
-      case FileOutcome::kFailed: ++summary_.failed; break;
+      case FileOutcome::kAdded:
+        ++summary_.added;
+        break;
+      case FileOutcome::kUpdated:
+        ++summary_.updated;
+        break;
+      case FileOutcome::kUnchanged:
+        ++summary_.unchanged;
+        break;
+      case FileOutcome::kMoved:
+        ++summary_.moved;
+        break;
+      case FileOutcome::kFailed:
+        ++summary_.failed;
+        break;
     }
     summary_.audio_seconds += e.audio_seconds;
     ++progress_.done;
@@ -259,18 +272,24 @@ class Scan {
 
 std::string_view FileOutcomeName(FileOutcome o) {
   switch (o) {
-    case FileOutcome::kAdded: return "added";
-    case FileOutcome::kUpdated: return "updated";
-    case FileOutcome::kUnchanged: return "unchanged";
-    case FileOutcome::kMoved: return "moved";
-    case FileOutcome::kFailed: return "failed";
+    case FileOutcome::kAdded:
+      return "added";
+    case FileOutcome::kUpdated:
+      return "updated";
+    case FileOutcome::kUnchanged:
+      return "unchanged";
+    case FileOutcome::kMoved:
+      return "moved";
+    case FileOutcome::kFailed:
+      return "failed";
   }
   return "unknown";
 }
 
 std::string AlbumKey(const audio::FileTags& tags, const std::filesystem::path& path) {
   if (tags.album.empty()) return {};
-  const std::string& who = !tags.album_artist.empty() ? tags.album_artist : path.parent_path().string();
+  const std::string& who =
+      !tags.album_artist.empty() ? tags.album_artist : path.parent_path().string();
   return tags.album + '\x1f' + who;
 }
 
@@ -300,8 +319,13 @@ Result<size_t> UpdateAlbumGains(store::Store& store) {
       all.Merge(*h);
     }
     analysis::AnalysisRecord record;
-    record.provenance = {"album_loudness", 1, "", HashString(""), kEngineVersion,
-                         fmt::format("album of {} tracks", ids.size()), 0.0};
+    record.provenance = {"album_loudness",
+                         1,
+                         "",
+                         HashString(""),
+                         kEngineVersion,
+                         fmt::format("album of {} tracks", ids.size()),
+                         0.0};
     record.output.numbers["tracks"] = static_cast<double>(ids.size());
     record.output.numbers["replaygain_album_peak"] = peak;
     if (auto lufs = all.IntegratedLufs()) {

@@ -80,8 +80,9 @@ class Walker {
 
 bool HasAudioExtension(const std::filesystem::path& path) {
   static constexpr std::array<std::string_view, 26> kExtensions = {
-      "aac", "ac3",  "aif", "aifc", "aiff", "alac", "ape", "caf",  "dff", "dsf", "flac", "m4a", "m4b",
-      "mka", "mp2", "mp3", "mp4",  "mpc",  "oga",  "ogg", "opus", "spx", "tta", "wav", "wma",  "wv"};
+      "aac", "ac3",  "aif",  "aifc", "aiff", "alac", "ape", "caf", "dff",
+      "dsf", "flac", "m4a",  "m4b",  "mka",  "mp2",  "mp3", "mp4", "mpc",
+      "oga", "ogg",  "opus", "spx",  "tta",  "wav",  "wma", "wv"};
   std::string ext = path.extension().string();
   if (ext.size() < 2) return false;
   ext.erase(0, 1);
@@ -90,12 +91,14 @@ bool HasAudioExtension(const std::filesystem::path& path) {
   return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
 }
 
-std::vector<FoundFile> WalkLibrary(const std::vector<std::filesystem::path>& roots,
-                                   const std::function<void(const std::string&, const Status&)>& on_error) {
+std::vector<FoundFile> WalkLibrary(
+    const std::vector<std::filesystem::path>& roots,
+    const std::function<void(const std::string&, const Status&)>& on_error) {
   std::vector<FoundFile> out;
   Walker walker(out, on_error);
   for (const auto& root : roots) walker.Visit(root, true);
-  std::sort(out.begin(), out.end(), [](const FoundFile& a, const FoundFile& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(),
+            [](const FoundFile& a, const FoundFile& b) { return a.path < b.path; });
   return out;
 }
 

@@ -12,9 +12,12 @@ namespace timbre::store {
 
 std::string_view TrackStatusName(TrackStatus s) {
   switch (s) {
-    case TrackStatus::kOk: return "ok";
-    case TrackStatus::kFailed: return "failed";
-    case TrackStatus::kGone: return "gone";
+    case TrackStatus::kOk:
+      return "ok";
+    case TrackStatus::kFailed:
+      return "failed";
+    case TrackStatus::kGone:
+      return "gone";
   }
   return "failed";
 }
@@ -46,7 +49,8 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
   if (path.has_parent_path()) {
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) {
-      return IoError(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+      return IoError(
+          fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
     }
   }
   if (std::filesystem::is_directory(path, ec)) {

@@ -64,8 +64,8 @@ TEST(ParamsTest, DefaultsOverridesAndErrors) {
   EXPECT_EQ(CanonicalParams(*custom), "max_seconds=60");
   auto unknown = ResolveParams(info, {{"bands", 12}});
   EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_FALSE(ResolveParams(info, {{"max_seconds", 1}}).ok());        // below range
-  EXPECT_FALSE(ResolveParams(info, {{"max_seconds", 1e9}}).ok());      // above range
+  EXPECT_FALSE(ResolveParams(info, {{"max_seconds", 1}}).ok());          // below range
+  EXPECT_FALSE(ResolveParams(info, {{"max_seconds", 1e9}}).ok());        // above range
   EXPECT_FALSE(ResolveParams(info, {{"max_seconds", 0.0 / 0.0}}).ok());  // NaN
 }
 

@@ -75,8 +75,10 @@ TEST_F(PipelineTest, SignatureFollowsVersionsAndParams) {
 
 TEST_F(PipelineTest, SilenceHasDefinedOutputsAndNotes) {
   TempDir dir;
-  ASSERT_EQ(timbre::testing::RunCommand("sox -n -r 44100 -c 2 " + (dir / "s.wav").string() + " trim 0 3")
-                .exit_code, 0);
+  ASSERT_EQ(
+      timbre::testing::RunCommand("sox -n -r 44100 -c 2 " + (dir / "s.wav").string() + " trim 0 3")
+          .exit_code,
+      0);
   TrackAnalysis t = pipeline_->Run(dir / "s.wav");
   ASSERT_TRUE(t.status.ok());
   const AnalysisRecord* loud = Find(t, "loudness");

@@ -76,24 +76,24 @@ TEST_P(FormatTest, DecodesToViews) {
   EXPECT_NEAR(d->peak[2], expected, 0.05);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Formats, FormatTest,
-    ::testing::Values(FormatCase{"t.mp3", "-c:a libmp3lame -b:a 192k", "mp3float"},
-                      FormatCase{"t.flac", "-c:a flac", "flac"},
-                      FormatCase{"t.ogg", "-c:a libvorbis", "vorbis"},
-                      FormatCase{"t.opus", "-c:a libopus", "opus", 48000},
-                      FormatCase{"t.m4a", "-c:a aac -b:a 160k", "aac"},
-                      FormatCase{"alac.m4a", "-c:a alac", "alac"},
-                      FormatCase{"t.wav", "-c:a pcm_s16le", "pcm_s16le"},
-                      FormatCase{"t.aiff", "-c:a pcm_s16be", "pcm_s16be"},
-                      FormatCase{"t.wma", "-c:a wmav2 -b:a 128k", "wmav2"}),
-    [](const auto& info) {
-      std::string name = info.param.file;
-      for (char& c : name) {
-        if (c == '.') c = '_';
-      }
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(Formats, FormatTest,
+                         ::testing::Values(FormatCase{"t.mp3", "-c:a libmp3lame -b:a 192k",
+                                                      "mp3float"},
+                                           FormatCase{"t.flac", "-c:a flac", "flac"},
+                                           FormatCase{"t.ogg", "-c:a libvorbis", "vorbis"},
+                                           FormatCase{"t.opus", "-c:a libopus", "opus", 48000},
+                                           FormatCase{"t.m4a", "-c:a aac -b:a 160k", "aac"},
+                                           FormatCase{"alac.m4a", "-c:a alac", "alac"},
+                                           FormatCase{"t.wav", "-c:a pcm_s16le", "pcm_s16le"},
+                                           FormatCase{"t.aiff", "-c:a pcm_s16be", "pcm_s16be"},
+                                           FormatCase{"t.wma", "-c:a wmav2 -b:a 128k", "wmav2"}),
+                         [](const auto& info) {
+                           std::string name = info.param.file;
+                           for (char& c : name) {
+                             if (c == '.') c = '_';
+                           }
+                           return name;
+                         });
 
 TEST(DecodeTest, OpusReportsItsOwnRate) {
   TempDir dir;
@@ -166,8 +166,10 @@ TEST(DecodeBadInputTest, MissingFileAndDirectory) {
 
 TEST(DecodeBadInputTest, VideoWithoutAudio) {
   TempDir dir;
-  const auto cmd = "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=duration=1:size=64x64:rate=5 "
-                   "-c:v mpeg4 -f mp4 " + dir.path().string() + "/video.m4a";
+  const auto cmd =
+      "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=duration=1:size=64x64:rate=5 "
+      "-c:v mpeg4 -f mp4 " +
+      dir.path().string() + "/video.m4a";
   ASSERT_EQ(timbre::testing::RunCommand(cmd).exit_code, 0);
   EXPECT_EQ(DecodeStatus(dir / "video.m4a").reason(), "no_audio_stream");
 }

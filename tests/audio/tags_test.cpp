@@ -38,7 +38,8 @@ TEST_P(TagFormatTest, ReadsCommonFields) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, TagFormatTest,
                          ::testing::Values(std::make_pair("t.flac", "-c:a flac"),
-                                           std::make_pair("t.mp3", "-c:a libmp3lame -id3v2_version 4"),
+                                           std::make_pair("t.mp3",
+                                                          "-c:a libmp3lame -id3v2_version 4"),
                                            std::make_pair("t.ogg", "-c:a libvorbis"),
                                            std::make_pair("t.m4a", "-c:a aac")));
 

@@ -23,7 +23,7 @@ class CliTest : public ::testing::Test {
   }
   testing::CommandResult Timbre(const std::string& args, bool merge_stderr = false) {
     return RunCommand(testing::TimbreBinary() + " --db " + ShellQuote(db_) + " " + args +
-               (merge_stderr ? " 2>&1" : " 2>/dev/null"));
+                      (merge_stderr ? " 2>&1" : " 2>/dev/null"));
   }
   std::vector<nlohmann::json> JsonLines(const std::string& text) {
     std::vector<nlohmann::json> out;
@@ -44,10 +44,11 @@ TEST_F(CliTest, HelpVersionAndUsageErrors) {
   const auto scan_help = RunCommand(testing::TimbreBinary() + " scan --help");
   EXPECT_NE(scan_help.output.find("--jobs"), std::string::npos);
   EXPECT_NE(scan_help.output.find("--json"), std::string::npos);
-  EXPECT_NE(RunCommand(testing::TimbreBinary() + " --version").output.find("timbre "), std::string::npos);
-  EXPECT_EQ(RunCommand(testing::TimbreBinary() + " 2>/dev/null").exit_code, 2);          // no command
+  EXPECT_NE(RunCommand(testing::TimbreBinary() + " --version").output.find("timbre "),
+            std::string::npos);
+  EXPECT_EQ(RunCommand(testing::TimbreBinary() + " 2>/dev/null").exit_code, 2);  // no command
   EXPECT_EQ(RunCommand(testing::TimbreBinary() + " frobnicate 2>/dev/null").exit_code, 2);
-  EXPECT_EQ(Timbre("scan").exit_code, 2);                                          // no folder
+  EXPECT_EQ(Timbre("scan").exit_code, 2);  // no folder
   EXPECT_EQ(Timbre("scan --jobs 0 " + ShellQuote((dir_ / "lib").string())).exit_code, 2);
   const auto missing = Timbre("scan /no/such/folder", true);
   EXPECT_EQ(missing.exit_code, 2);
@@ -121,11 +122,11 @@ TEST_F(CliTest, DefaultStoreFollowsXdgAndTimbreDb) {
   MakeTone(dir_ / "lib" / "a.flac", 1, 440, -10, 2, 44100, "-c:a flac");
   const std::string lib = ShellQuote((dir_ / "lib").string());
   const auto xdg = RunCommand("XDG_DATA_HOME=" + ShellQuote((dir_ / "xdg").string()) + " " +
-                       testing::TimbreBinary() + " scan -q " + lib);
+                              testing::TimbreBinary() + " scan -q " + lib);
   ASSERT_EQ(xdg.exit_code, 0);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "xdg" / "timbre" / "timbre.db"));
   const auto env = RunCommand("TIMBRE_DB=" + ShellQuote((dir_ / "env.db").string()) + " " +
-                       testing::TimbreBinary() + " scan -q " + lib);
+                              testing::TimbreBinary() + " scan -q " + lib);
   ASSERT_EQ(env.exit_code, 0);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "env.db"));
 }

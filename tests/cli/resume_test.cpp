@@ -59,11 +59,13 @@ TEST(ResumeTest, KilledScanResumesToTheSameStore) {
   const char* formats[] = {"flac", "mp3", "ogg", "wav"};
   for (int i = 0; i < kFiles; ++i) {
     const std::string fmt = formats[i % 4];
-    const std::string args =
-        (fmt == "mp3" ? "-c:a libmp3lame" : fmt == "ogg" ? "-c:a libvorbis" : fmt == "flac" ? "-c:a flac" : "") +
-        std::string(" -metadata album=Resume -metadata album_artist=Tests");
-    testing::MakeTone(lib / ("track" + std::to_string(i) + "." + fmt), 25, 200 + 50 * i,
-                      -8 - i, 2, 44100, args);
+    const std::string args = (fmt == "mp3"    ? "-c:a libmp3lame"
+                              : fmt == "ogg"  ? "-c:a libvorbis"
+                              : fmt == "flac" ? "-c:a flac"
+                                              : "") +
+                             std::string(" -metadata album=Resume -metadata album_artist=Tests");
+    testing::MakeTone(lib / ("track" + std::to_string(i) + "." + fmt), 25, 200 + 50 * i, -8 - i, 2,
+                      44100, args);
   }
   const std::string killed_db = (dir / "killed.db").string();
   const std::string clean_db = (dir / "clean.db").string();
@@ -93,15 +95,15 @@ TEST(ResumeTest, KilledScanResumesToTheSameStore) {
   EXPECT_LT(committed, kFiles);
 
   const auto resumed = RunCommand(testing::TimbreBinary() + " --db " + ShellQuote(killed_db) +
-                           " scan --json --jobs 2 " + ShellQuote(lib.string()));
+                                  " scan --json --jobs 2 " + ShellQuote(lib.string()));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   const auto summary = nlohmann::json::parse(resumed.output.substr(resumed.output.rfind("{\"")));
   // Every track committed before the kill is kept, not analysed again.
   EXPECT_GE(summary["unchanged"].get<int>(), committed);
   EXPECT_EQ(summary["added"].get<int>() + summary["unchanged"].get<int>(), kFiles);
 
-  const auto clean = RunCommand(testing::TimbreBinary() + " --db " + ShellQuote(clean_db) + " scan -q --jobs 2 " +
-                         ShellQuote(lib.string()));
+  const auto clean = RunCommand(testing::TimbreBinary() + " --db " + ShellQuote(clean_db) +
+                                " scan -q --jobs 2 " + ShellQuote(lib.string()));
   ASSERT_EQ(clean.exit_code, 0);
   const std::string expected = Canonical(clean_db);
   EXPECT_EQ(CountTracks(killed_db), kFiles);

@@ -21,10 +21,10 @@ TEST(PathsTest, SanitizeKeepsValidUtf8) {
 }
 
 TEST(PathsTest, SanitizeReplacesInvalidBytes) {
-  EXPECT_EQ(SanitizeUtf8("caf\xe9.mp3"), "caf\xEF\xBF\xBD.mp3");         // Latin-1 é
-  EXPECT_EQ(SanitizeUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");       // overlong '/'
+  EXPECT_EQ(SanitizeUtf8("caf\xe9.mp3"), "caf\xEF\xBF\xBD.mp3");                    // Latin-1 é
+  EXPECT_EQ(SanitizeUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   EXPECT_EQ(SanitizeUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  EXPECT_EQ(SanitizeUtf8("end\xE2\x82"), "end\xEF\xBF\xBD\xEF\xBF\xBD");  // cut sequence
+  EXPECT_EQ(SanitizeUtf8("end\xE2\x82"), "end\xEF\xBF\xBD\xEF\xBF\xBD");            // cut sequence
 }
 
 }  // namespace

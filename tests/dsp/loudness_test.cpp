@@ -7,8 +7,8 @@
 #include <random>
 #include <vector>
 
-#include "timbre/audio/decode.h"
 #include "test_support.h"
+#include "timbre/audio/decode.h"
 
 namespace timbre::dsp {
 namespace {
@@ -143,7 +143,8 @@ TEST(TruePeakTest, EqualsExhaustiveLibebur128) {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::vector<float> noise(96000 * 2 * 3);
-  for (size_t i = 0; i < noise.size(); ++i) noise[i] = u(rng) * (i < noise.size() / 2 ? 0.2f : 0.7f);
+  for (size_t i = 0; i < noise.size(); ++i)
+    noise[i] = u(rng) * (i < noise.size() / 2 ? 0.2f : 0.7f);
   cases.push_back({"noise at 96 kHz (2x)", noise, 96000, 2});
   cases.push_back({"decaying", Sine(3000, 0.9, 6, 44100, 1), 44100, 1});
   for (size_t i = 0; i < cases.back().audio.size(); ++i) {
@@ -171,16 +172,19 @@ TEST(TruePeakTest, EqualsExhaustiveOnDecodedMusic) {
   timbre::testing::TempDir dir;
   // A chord with a decaying envelope and noise, through a lossy codec, as real music is.
   const std::string cmd =
-      "ffmpeg -nostdin -v error -y -f lavfi -i 'aevalsrc=0.3*sin(2*PI*220*t)*exp(-0.3*t)+0.2*sin(2*PI*277*t)+0.1*sin(2*PI*330*t)*sin(t):s=44100:d=12' "
+      "ffmpeg -nostdin -v error -y -f lavfi -i "
+      "'aevalsrc=0.3*sin(2*PI*220*t)*exp(-0.3*t)+0.2*sin(2*PI*277*t)+0.1*sin(2*PI*330*t)*sin(t):s="
+      "44100:d=12' "
       "-f lavfi -i 'anoisesrc=a=0.05:d=12:r=44100' -filter_complex amix=inputs=2:normalize=0 "
-      "-ac 2 -c:a libmp3lame -b:a 128k " + (dir / "m.mp3").string();
+      "-ac 2 -c:a libmp3lame -b:a 128k " +
+      (dir / "m.mp3").string();
   ASSERT_EQ(timbre::testing::RunCommand(cmd).exit_code, 0);
   std::vector<float> audio;
-  auto r = audio::DecodeFile(dir / "m.mp3", {{0, 0}}, nullptr,
-                             [&](size_t, const audio::AudioBlock& b) {
-                               audio.insert(audio.end(), b.samples, b.samples + b.frames * b.channels);
-                               return true;
-                             });
+  auto r =
+      audio::DecodeFile(dir / "m.mp3", {{0, 0}}, nullptr, [&](size_t, const audio::AudioBlock& b) {
+        audio.insert(audio.end(), b.samples, b.samples + b.frames * b.channels);
+        return true;
+      });
   ASSERT_TRUE(r.ok());
   EXPECT_DOUBLE_EQ(Measure(audio, 44100, 2).true_peak, ReferenceTruePeak(audio, 44100, 2));
 }

@@ -68,8 +68,10 @@ TEST_F(BadInputTest, TextFileNamedFlac) {
 }
 
 TEST_F(BadInputTest, NoAudioStream) {
-  const std::string cmd = "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=duration=1:size=32x32:rate=5 "
-                          "-c:v mpeg4 -f mp4 " + timbre::testing::ShellQuote((lib() / "clip.m4a").string());
+  const std::string cmd =
+      "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=duration=1:size=32x32:rate=5 "
+      "-c:v mpeg4 -f mp4 " +
+      timbre::testing::ShellQuote((lib() / "clip.m4a").string());
   ASSERT_EQ(timbre::testing::RunCommand(cmd).exit_code, 0);
   ExpectFailed(ScanWith(lib() / "clip.m4a"), "no_audio_stream");
 }
@@ -93,9 +95,11 @@ TEST_F(BadInputTest, VeryShortFile) {
 }
 
 TEST_F(BadInputTest, Silence) {
-  ASSERT_EQ(timbre::testing::RunCommand("sox -n -r 44100 -c 2 " +
-                                 timbre::testing::ShellQuote((lib() / "quiet.flac").string()) +
-                                 " trim 0 5").exit_code, 0);
+  ASSERT_EQ(timbre::testing::RunCommand(
+                "sox -n -r 44100 -c 2 " +
+                timbre::testing::ShellQuote((lib() / "quiet.flac").string()) + " trim 0 5")
+                .exit_code,
+            0);
   const auto t = ScanWith(lib() / "quiet.flac");
   EXPECT_EQ(t.track.key.status, store::TrackStatus::kOk);
   for (const auto& d : t.descriptors) {

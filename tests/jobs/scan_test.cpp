@@ -25,7 +25,7 @@ TEST_F(ScanFixture, FirstScanAddsThenRescanIsANoOp) {
   ScanSummary second = Scan(&rec);
   EXPECT_EQ(second.unchanged, 2u);
   EXPECT_EQ(second.added + second.updated + second.moved + second.failed + second.gone, 0u);
-  EXPECT_EQ(second.audio_seconds, 0.0);  // nothing decoded
+  EXPECT_EQ(second.audio_seconds, 0.0);                             // nothing decoded
   EXPECT_EQ(Track(lib() / "a.flac").track.updated_at, updated_at);  // nothing written
   EXPECT_EQ(rec.events.size(), 2u);
 }

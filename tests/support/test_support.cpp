@@ -12,7 +12,8 @@ namespace timbre::testing {
 
 TempDir::TempDir() {
   const char* tmp = std::getenv("TMPDIR");
-  std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/timbre-test-XXXXXX";
+  std::string tmpl =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/timbre-test-XXXXXX";
   char* made = mkdtemp(tmpl.data());
   if (made == nullptr) std::abort();
   path_ = made;
@@ -58,8 +59,8 @@ void MakeTone(const std::filesystem::path& path, double seconds, double frequenc
       "ffmpeg -nostdin -v error -y -f lavfi -i 'sine=frequency=" + std::to_string(frequency) +
       ":sample_rate=" + std::to_string(rate) + ":duration=" + std::to_string(seconds) +
       "' -af 'volume=" + std::to_string(gain_db) + "dB," +
-      (channels == 1 ? "pan=mono|c0=c0" : "pan=stereo|c0=c0|c1=c0") + "' " + codec_args + " " + ShellQuote(path.string()) +
-      " 2>&1";
+      (channels == 1 ? "pan=mono|c0=c0" : "pan=stereo|c0=c0|c1=c0") + "' " + codec_args + " " +
+      ShellQuote(path.string()) + " 2>&1";
   const CommandResult r = RunCommand(cmd);
   ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.output;
 }

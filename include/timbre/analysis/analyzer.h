@@ -76,7 +76,8 @@ class Analyzer {
 
 // Checks overrides against the declared parameters (unknown names, out-of-range values)
 // and fills defaults.
-Result<Params> ResolveParams(const AnalyzerInfo& info, const std::map<std::string, double>& overrides);
+Result<Params> ResolveParams(const AnalyzerInfo& info,
+                             const std::map<std::string, double>& overrides);
 
 // Canonical "name=value;..." of resolved parameters, and its hash for provenance.
 std::string CanonicalParams(const Params& params);

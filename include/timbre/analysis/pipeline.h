@@ -17,11 +17,11 @@ namespace timbre::analysis {
 struct Provenance {
   std::string analyzer;
   int analyzer_version = 0;
-  std::string params;       // canonical "name=value;..."
+  std::string params;  // canonical "name=value;..."
   std::string params_hash;
   std::string engine_version;
-  std::string window;       // which audio was read: "whole stream", "first 120 s"
-  double seconds = 0.0;     // time this analyzer took on this track (its own work)
+  std::string window;    // which audio was read: "whole stream", "first 120 s"
+  double seconds = 0.0;  // time this analyzer took on this track (its own work)
 };
 
 struct AnalysisRecord {
@@ -31,10 +31,10 @@ struct AnalysisRecord {
 };
 
 struct TrackAnalysis {
-  Status status;                 // not ok: the track failed (reason() says why)
-  audio::DecodeReport decode;    // what was decoded, also on failure where known
+  Status status;               // not ok: the track failed (reason() says why)
+  audio::DecodeReport decode;  // what was decoded, also on failure where known
   std::vector<AnalysisRecord> analyses;
-  double decode_seconds = 0.0;   // wall time of decoding and conversion
+  double decode_seconds = 0.0;  // wall time of decoding and conversion
   double total_seconds = 0.0;
 };
 

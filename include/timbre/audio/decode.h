@@ -19,8 +19,8 @@ struct StreamInfo {
   std::string codec;      // FFmpeg decoder name, e.g. "mp3float", "alac"
   int sample_rate = 0;    // Hz
   int channels = 0;
-  long bitrate = 0;                 // bits/s, 0 when unknown
-  double declared_seconds = -1.0;   // from the container's header; negative when unknown
+  long bitrate = 0;                // bits/s, 0 when unknown
+  double declared_seconds = -1.0;  // from the container's header; negative when unknown
 };
 
 // A requested shape of the audio. Zero fields keep the file's own rate or channel count.
@@ -43,8 +43,8 @@ struct AudioBlock {
 // can be read and the caller decides.
 struct DecodeReport {
   StreamInfo info;
-  long long frames = 0;     // decoded frames at the native rate
-  int decode_errors = 0;    // packets the decoder rejected
+  long long frames = 0;        // decoded frames at the native rate
+  int decode_errors = 0;       // packets the decoder rejected
   bool stopped_early = false;  // the consumer asked to stop (e.g. an analysis window)
 
   double decoded_seconds() const {
@@ -62,8 +62,9 @@ using OpenedCallback = std::function<Status(const StreamInfo& info)>;
 // Opens `path`, picks its best audio stream, decodes it once and feeds every view.
 // Errors: kIoError (unreadable), kUnsupported (not a media file, no audio stream, no decoder),
 // kCorrupt (nothing decodable).
-Result<DecodeReport> DecodeFile(const std::filesystem::path& path, const std::vector<ViewSpec>& views,
-                                const OpenedCallback& on_open, const BlockSink& sink);
+Result<DecodeReport> DecodeFile(const std::filesystem::path& path,
+                                const std::vector<ViewSpec>& views, const OpenedCallback& on_open,
+                                const BlockSink& sink);
 
 // Reads the stream header only (no decoding).
 Result<StreamInfo> ProbeFile(const std::filesystem::path& path);

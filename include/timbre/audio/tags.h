@@ -17,7 +17,7 @@ struct FileTags {
   int track_number = 0;  // 0 = absent
   int disc_number = 0;
   int year = 0;
-  std::string musicbrainz_track_id;      // MusicBrainz recording id
+  std::string musicbrainz_track_id;  // MusicBrainz recording id
   std::string musicbrainz_release_track_id;
   std::string musicbrainz_album_id;
   std::string musicbrainz_artist_id;

@@ -16,10 +16,10 @@ enum class StatusCode {
   kInvalidArgument,  // the caller passed something malformed
   kNotFound,         // a file, track or record that does not exist
   kAlreadyExists,
-  kIoError,          // the OS refused (permissions, disk full, vanished file)
-  kCorrupt,          // data exists but cannot be understood
-  kUnsupported,      // understood, but not something we handle
-  kInternal,         // a bug or an invariant broken in a dependency
+  kIoError,      // the OS refused (permissions, disk full, vanished file)
+  kCorrupt,      // data exists but cannot be understood
+  kUnsupported,  // understood, but not something we handle
+  kInternal,     // a bug or an invariant broken in a dependency
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -50,7 +50,9 @@ class [[nodiscard]] Status {
   std::string reason_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status Corrupt(std::string m) { return {StatusCode::kCorrupt, std::move(m)}; }
@@ -61,7 +63,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(data_); }
@@ -84,8 +86,8 @@ class [[nodiscard]] Result {
 }  // namespace timbre
 
 // Returns early from the enclosing function when `expr` yields a non-ok Status.
-#define TIMBRE_RETURN_IF_ERROR(expr)         \
-  do {                                       \
-    ::timbre::Status timbre_status_ = (expr); \
+#define TIMBRE_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::timbre::Status timbre_status_ = (expr);        \
     if (!timbre_status_.ok()) return timbre_status_; \
   } while (0)

@@ -16,7 +16,7 @@ namespace timbre::dsp {
 inline constexpr int kFingerprintSampleRate = 11025;
 
 struct Fingerprint {
-  std::string encoded;  // compressed, base64 (the form AcoustID accepts)
+  std::string encoded;   // compressed, base64 (the form AcoustID accepts)
   double seconds = 0.0;  // audio that went into it
 };
 
@@ -25,7 +25,7 @@ class Fingerprinter {
  public:
   // Only the first `max_seconds` are used (AcoustID's fpcalc default is 120 s).
   static Result<std::unique_ptr<Fingerprinter>> Create(int sample_rate, int channels,
-                                                        double max_seconds);
+                                                       double max_seconds);
   ~Fingerprinter();
   Fingerprinter(const Fingerprinter&) = delete;
   Fingerprinter& operator=(const Fingerprinter&) = delete;

@@ -59,7 +59,7 @@ struct LoudnessResult {
   std::optional<double> loudness_range_lu;  // LU; nullopt when it cannot be measured
   double sample_peak = 0.0;                 // linear, 1.0 = full scale
   double true_peak = 0.0;                   // linear; equals sample_peak when not measured
-  double true_peak_fraction = 0.0;  // share of the audio the interpolator actually ran on
+  double true_peak_fraction = 0.0;          // share of the audio the interpolator actually ran on
   LoudnessHistogram histogram;
 };
 
@@ -67,7 +67,7 @@ struct LoudnessResult {
 class LoudnessMeter {
  public:
   static Result<std::unique_ptr<LoudnessMeter>> Create(int sample_rate, int channels,
-                                                        LoudnessOptions options = {});
+                                                       LoudnessOptions options = {});
   ~LoudnessMeter();
   LoudnessMeter(const LoudnessMeter&) = delete;
   LoudnessMeter& operator=(const LoudnessMeter&) = delete;

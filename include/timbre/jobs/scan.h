@@ -30,8 +30,8 @@ struct FileEvent {
   std::string path;
   FileOutcome outcome = FileOutcome::kUnchanged;
   int64_t track_id = 0;
-  std::string moved_from;     // for kMoved
-  std::string error_reason;   // for kFailed
+  std::string moved_from;    // for kMoved
+  std::string error_reason;  // for kFailed
   std::string error_message;
   double seconds = 0.0;        // time spent on this file
   double audio_seconds = 0.0;  // decoded audio
@@ -80,8 +80,9 @@ struct FoundFile {
 // folders without looping; each file appears once even when reachable by several paths.
 // Hidden entries (names starting with '.') are skipped. Unreadable folders are reported
 // through `on_error` and skipped.
-std::vector<FoundFile> WalkLibrary(const std::vector<std::filesystem::path>& roots,
-                                   const std::function<void(const std::string&, const Status&)>& on_error);
+std::vector<FoundFile> WalkLibrary(
+    const std::vector<std::filesystem::path>& roots,
+    const std::function<void(const std::string&, const Status&)>& on_error);
 
 bool HasAudioExtension(const std::filesystem::path& path);
 

@@ -44,7 +44,7 @@ struct TrackRecord {
   int channels = 0;
   int64_t bitrate = 0;
   audio::FileTags tags;
-  std::string album_key;  // groups tracks for album gain; empty when there is no album
+  std::string album_key;   // groups tracks for album gain; empty when there is no album
   std::string first_seen;  // ISO 8601 UTC
   std::string updated_at;
 };

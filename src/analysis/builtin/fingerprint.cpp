@@ -65,6 +65,8 @@ class FingerprintAnalyzer : public Analyzer {
 
 }  // namespace
 
-std::unique_ptr<Analyzer> MakeFingerprintAnalyzer() { return std::make_unique<FingerprintAnalyzer>(); }
+std::unique_ptr<Analyzer> MakeFingerprintAnalyzer() {
+  return std::make_unique<FingerprintAnalyzer>();
+}
 
 }  // namespace timbre::analysis

@@ -56,6 +56,8 @@ class PropertiesAnalyzer : public Analyzer {
 
 }  // namespace
 
-std::unique_ptr<Analyzer> MakePropertiesAnalyzer() { return std::make_unique<PropertiesAnalyzer>(); }
+std::unique_ptr<Analyzer> MakePropertiesAnalyzer() {
+  return std::make_unique<PropertiesAnalyzer>();
+}
 
 }  // namespace timbre::analysis

@@ -73,7 +73,8 @@ class SqliteStore : public Store {
 
   Result<std::vector<TrackKey>> ListTrackKeys() override {
     std::lock_guard lock(mu_);
-    return QueryKeys("SELECT id, path, size, mtime_ns, content_hash, status, signature FROM tracks", "");
+    return QueryKeys("SELECT id, path, size, mtime_ns, content_hash, status, signature FROM tracks",
+                     "");
   }
 
   Result<std::vector<TrackKey>> FindByContentHash(const std::string& hash) override {
@@ -149,7 +150,8 @@ RETURNING id)sql");
     return id;
   }
 
-  Status MoveTrack(int64_t id, const std::string& new_path, int64_t size, int64_t mtime_ns) override {
+  Status MoveTrack(int64_t id, const std::string& new_path, int64_t size,
+                   int64_t mtime_ns) override {
     std::lock_guard lock(mu_);
     Transaction tx(*db_);
     TIMBRE_RETURN_IF_ERROR(tx.begun());
@@ -163,7 +165,8 @@ UPDATE tracks SET path = ?2, size = ?3, mtime_ns = ?4, updated_at = ?5,
 WHERE id = ?1)sql");
     s.Bind(1, id).Bind(2, new_path).Bind(3, size).Bind(4, mtime_ns).Bind(5, NowIso8601());
     TIMBRE_RETURN_IF_ERROR(s.Run());
-    if (sqlite3_changes(db_->handle()) != 1) return NotFound(fmt::format("no track with id {}", id));
+    if (sqlite3_changes(db_->handle()) != 1)
+      return NotFound(fmt::format("no track with id {}", id));
     TIMBRE_RETURN_IF_ERROR(InvalidateAlbumOf(id));
     return tx.Commit();
   }
@@ -261,8 +264,9 @@ SELECT analyzer, analyzer_version, params, params_hash, engine_version, audio_wi
     a.Bind(1, id);
     while (a.Step(&st)) {
       StoredAnalysis sa;
-      sa.provenance = {a.Text(0), static_cast<int>(a.Int(1)), a.Text(2), a.Text(3), a.Text(4),
-                       a.Text(5), a.Real(6)};
+      sa.provenance = {
+          a.Text(0), static_cast<int>(a.Int(1)), a.Text(2), a.Text(3), a.Text(4), a.Text(5),
+          a.Real(6)};
       auto notes = nlohmann::json::parse(a.Text(7), nullptr, false);
       if (notes.is_array()) {
         for (const auto& n : notes) {
@@ -327,10 +331,10 @@ FROM tracks)sql");
       while (s.Step(&e)) into.push_back({s.Text(0), s.Int(1)});
       return e;
     };
-    TIMBRE_RETURN_IF_ERROR(counts(
-        "SELECT container, COUNT(*) FROM tracks WHERE status = 'ok' GROUP BY container "
-        "ORDER BY COUNT(*) DESC, container",
-        out.containers));
+    TIMBRE_RETURN_IF_ERROR(
+        counts("SELECT container, COUNT(*) FROM tracks WHERE status = 'ok' GROUP BY container "
+               "ORDER BY COUNT(*) DESC, container",
+               out.containers));
     TIMBRE_RETURN_IF_ERROR(counts(
         "SELECT error_reason, COUNT(*) FROM tracks WHERE status = 'failed' GROUP BY error_reason "
         "ORDER BY COUNT(*) DESC, error_reason",
@@ -350,7 +354,8 @@ FROM tracks)sql");
   }
 
   // Callers hold mu_ and an open transaction.
-  Status InsertAnalysis(int64_t track_id, const analysis::AnalysisRecord& a, const std::string& now) {
+  Status InsertAnalysis(int64_t track_id, const analysis::AnalysisRecord& a,
+                        const std::string& now) {
     const auto& p = a.provenance;
     nlohmann::json notes = a.output.notes;
     Statement s(db_->handle(), R"sql(
@@ -374,8 +379,9 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id)sql");
       TIMBRE_RETURN_IF_ERROR(d.Run());
       d.Reset();
     }
-    Statement t(db_->handle(),
-                "INSERT INTO text_values (analysis_id, track_id, name, value) VALUES (?1, ?2, ?3, ?4)");
+    Statement t(
+        db_->handle(),
+        "INSERT INTO text_values (analysis_id, track_id, name, value) VALUES (?1, ?2, ?3, ?4)");
     for (const auto& [name, value] : a.output.texts) {
       t.Bind(1, analysis_id).Bind(2, track_id).Bind(3, name).Bind(4, value);
       TIMBRE_RETURN_IF_ERROR(t.Run());
@@ -410,9 +416,9 @@ DELETE FROM analyses WHERE analyzer = ?2 AND track_id IN (
 };
 
 Result<int> Migrate(Database& db) {
-  TIMBRE_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-      "applied_at TEXT NOT NULL)"));
+  TIMBRE_RETURN_IF_ERROR(
+      db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+              "applied_at TEXT NOT NULL)"));
   int current = 0;
   {
     Statement s(db.handle(), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
@@ -451,7 +457,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"));
   auto version = Migrate(**db);
   if (!version.ok()) return version.status();
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(path, std::move(db).value(), *version));
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(path, std::move(db).value(), *version));
 }
 
 }  // namespace timbre::store::sqlite
