@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
       "points elsewhere."};
   app.set_version_flag("--version", std::string("timbre ") + timbre::kEngineVersion);
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--db, -v) may also follow the subcommand
   GlobalOptions global;
   app.add_option("--db", global.db,
                  "database: a SQLite file path (default: $TIMBRE_DB, else "
