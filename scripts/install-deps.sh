@@ -11,11 +11,11 @@ packages=(
   # DSP
   libebur128-dev libchromaprint-dev libxxhash-dev
   # storage
-  libsqlite3-dev sqlite3
+  libsqlite3-dev
   # plumbing
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
-  # tests: GoogleTest, tools that make and check test audio, the demo library
-  libgtest-dev ffmpeg sox fluidsynth fluid-soundfont-gm time
+  # tests and benchmarks: GoogleTest, tools that make and inspect test audio and databases
+  libgtest-dev ffmpeg sox sqlite3 time
 )
 
 missing=()

@@ -288,9 +288,9 @@ std::string_view FileOutcomeName(FileOutcome o) {
 
 std::string AlbumKey(const audio::FileTags& tags, const std::filesystem::path& path) {
   if (tags.album.empty()) return {};
-  const std::string& who =
-      !tags.album_artist.empty() ? tags.album_artist : path.parent_path().string();
-  return tags.album + '\x1f' + who;
+  // Album tag plus folder: robust to formats that cannot carry an album artist (WAV) and to
+  // compilations whose track artists differ; discs in separate folders get their own gain.
+  return tags.album + '\x1f' + path.parent_path().string();
 }
 
 Result<ScanSummary> ScanLibrary(store::Store& store, const analysis::Pipeline& pipeline,

@@ -172,14 +172,17 @@ TEST(WalkTest, AudioExtensionsAreCaseInsensitive) {
   EXPECT_FALSE(HasAudioExtension(".mp3x"));
 }
 
-TEST(AlbumKeyTest, GroupsByAlbumAndArtistOrFolder) {
+TEST(AlbumKeyTest, GroupsByAlbumAndFolder) {
   audio::FileTags t;
   EXPECT_EQ(AlbumKey(t, "/m/x.flac"), "");
   t.album = "A";
   EXPECT_EQ(AlbumKey(t, "/m/x.flac"), AlbumKey(t, "/m/y.flac"));
   EXPECT_NE(AlbumKey(t, "/m/x.flac"), AlbumKey(t, "/n/x.flac"));
-  t.album_artist = "Z";
-  EXPECT_EQ(AlbumKey(t, "/m/x.flac"), AlbumKey(t, "/n/x.flac"));
+  audio::FileTags other = t;
+  other.album_artist = "Z";  // a WAV beside FLACs of the same album stays in it
+  EXPECT_EQ(AlbumKey(t, "/m/x.wav"), AlbumKey(other, "/m/y.flac"));
+  other.album = "B";
+  EXPECT_NE(AlbumKey(t, "/m/x.flac"), AlbumKey(other, "/m/y.flac"));
 }
 
 }  // namespace

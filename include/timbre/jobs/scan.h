@@ -86,7 +86,7 @@ std::vector<FoundFile> WalkLibrary(
 
 bool HasAudioExtension(const std::filesystem::path& path);
 
-// Grouping key for album gain: album + album artist (or the folder when there is none).
+// Grouping key for album gain: the album tag plus the folder; empty without an album tag.
 std::string AlbumKey(const audio::FileTags& tags, const std::filesystem::path& path);
 
 Result<ScanSummary> ScanLibrary(store::Store& store, const analysis::Pipeline& pipeline,
