@@ -122,18 +122,26 @@ TEST_F(BadInputTest, RandomBytesNamedMp3) {
 }
 
 // Unreadable files: as root, permissions do not stop reads, so the scan runs as an
-// unprivileged user through setpriv (util-linux).
+// unprivileged user through setpriv (util-linux), from a copy of the binary that user can
+// reach whatever the permissions of the build folder's parents.
+std::string ScanAsUnprivilegedUser(const std::filesystem::path& dir,
+                                   const std::filesystem::path& lib) {
+  std::filesystem::permissions(dir, std::filesystem::perms::all);
+  std::filesystem::permissions(lib, std::filesystem::perms::all);
+  const auto binary = dir / "timbre";
+  std::filesystem::copy_file(timbre::testing::TimbreBinary(), binary,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::string cmd = timbre::testing::ShellQuote(binary.string()) + " --db " +
+                    timbre::testing::ShellQuote((dir / "user.db").string()) + " scan --json " +
+                    timbre::testing::ShellQuote(lib.string());
+  if (geteuid() == 0) cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " + cmd;
+  return cmd;
+}
 TEST_F(BadInputTest, UnreadableFile) {
   MakeTone(lib() / "good.flac", 2, 440, -10, 2, 44100, "-c:a flac");
   MakeTone(lib() / "secret.flac", 2, 440, -10, 2, 44100, "-c:a flac");
   std::filesystem::permissions(lib() / "secret.flac", std::filesystem::perms::none);
-  std::filesystem::permissions(dir_.path(), std::filesystem::perms::all);
-  std::filesystem::permissions(lib(), std::filesystem::perms::all);
-  const std::string db = (dir_ / "user.db").string();
-  std::string cmd = timbre::testing::TimbreBinary() + " --db " + timbre::testing::ShellQuote(db) +
-                    " scan --json " + timbre::testing::ShellQuote(lib().string());
-  if (geteuid() == 0) cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " + cmd;
-  const auto r = timbre::testing::RunCommand(cmd);
+  const auto r = timbre::testing::RunCommand(ScanAsUnprivilegedUser(dir_.path(), lib()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::map<std::string, nlohmann::json> by_path;
   std::istringstream lines(r.output);
@@ -152,13 +160,7 @@ TEST_F(BadInputTest, UnreadableFolderIsReportedAndSkipped) {
   std::filesystem::create_directories(lib() / "locked");
   MakeTone(lib() / "locked" / "x.flac", 1, 440, -10, 2, 44100, "-c:a flac");
   std::filesystem::permissions(lib() / "locked", std::filesystem::perms::none);
-  std::filesystem::permissions(dir_.path(), std::filesystem::perms::all);
-  std::filesystem::permissions(lib(), std::filesystem::perms::all);
-  const std::string db = (dir_ / "user.db").string();
-  std::string cmd = timbre::testing::TimbreBinary() + " --db " + timbre::testing::ShellQuote(db) +
-                    " scan --json " + timbre::testing::ShellQuote(lib().string());
-  if (geteuid() == 0) cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " + cmd;
-  const auto r = timbre::testing::RunCommand(cmd);
+  const auto r = timbre::testing::RunCommand(ScanAsUnprivilegedUser(dir_.path(), lib()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"event\":\"error\""), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("permission_denied"), std::string::npos) << r.output;
