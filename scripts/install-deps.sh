@@ -9,7 +9,7 @@ packages=(
   # decoding, resampling, file tags
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libtag1-dev
   # DSP
-  libebur128-dev libchromaprint-dev libxxhash-dev
+  libebur128-dev libchromaprint-dev libxxhash-dev libfftw3-dev
   # storage
   libsqlite3-dev
   # plumbing

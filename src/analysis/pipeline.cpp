@@ -50,6 +50,23 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
     view_of[i] = k;
   }
 
+  // One STFT per distinct (view, frame, hop), created once the stream's rate is known.
+  struct SharedStft {
+    size_t view;
+    dsp::StftSpec spec;
+    std::vector<size_t> subscribers;
+    std::unique_ptr<dsp::Stft> stft;
+  };
+  std::vector<SharedStft> stfts;
+  for (size_t i = 0; i < analyzers_.size(); ++i) {
+    const auto& spec = analyzers_[i].analyzer->info().stft;
+    if (!spec) continue;
+    size_t k = 0;
+    while (k < stfts.size() && !(stfts[k].view == view_of[i] && stfts[k].spec == *spec)) ++k;
+    if (k == stfts.size()) stfts.push_back({view_of[i], *spec, {}, nullptr});
+    stfts[k].subscribers.push_back(i);
+  }
+
   std::vector<std::unique_ptr<AnalyzerRun>> runs(analyzers_.size());
   std::vector<bool> active(analyzers_.size(), false);
   std::vector<double> seconds(analyzers_.size(), 0.0);
@@ -69,14 +86,42 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
       runs[i] = std::move(run).value();
       active[i] = true;
     }
+    for (auto& shared : stfts) {
+      const audio::ViewSpec v = views[shared.view];
+      if (v.channels != 1) return Internal("an STFT needs a mono view");
+      const double rate = v.sample_rate == 0 ? info.sample_rate : v.sample_rate;
+      const std::vector<size_t>* subscribers = &shared.subscribers;
+      shared.stft = std::make_unique<dsp::Stft>(
+          shared.spec, rate, [&, subscribers](const dsp::SpectrumFrame& frame) {
+            for (size_t i : *subscribers) {
+              const auto t = Clock::now();
+              runs[i]->ConsumeSpectrum(frame);
+              seconds[i] += SecondsSince(t);
+            }
+          });
+    }
     return Status::Ok();
+  };
+  double stft_total = 0.0;  // STFT time including the subscribers' own work
+  auto subscriber_seconds = [&] {
+    double s = 0.0;
+    for (const auto& shared : stfts) {
+      for (size_t i : shared.subscribers) s += seconds[i];
+    }
+    return s;
   };
 
   auto sink = [&](size_t view, const audio::AudioBlock& block) {
+    for (auto& shared : stfts) {
+      if (shared.view != view) continue;
+      const auto t = Clock::now();
+      shared.stft->Add(block.samples, block.frames);
+      stft_total += SecondsSince(t);
+    }
     bool any = false;
     for (size_t i = 0; i < runs.size(); ++i) {
       if (!active[i]) continue;
-      if (view_of[i] == view) {
+      if (view_of[i] == view && !analyzers_[i].analyzer->info().stft) {
         const auto t = Clock::now();
         active[i] = runs[i]->Consume(block);
         seconds[i] += SecondsSince(t);
@@ -87,9 +132,17 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
   };
 
   auto decoded = audio::DecodeFile(path, views, on_open, sink);
+  if (decoded.ok()) {
+    for (auto& shared : stfts) {
+      const auto t = Clock::now();
+      shared.stft->Finish();
+      stft_total += SecondsSince(t);
+    }
+  }
   double analysis_in_decode = 0.0;
   for (double s : seconds) analysis_in_decode += s;
-  result.decode_seconds = SecondsSince(start) - analysis_in_decode;
+  result.stft_seconds = stft_total - subscriber_seconds();
+  result.decode_seconds = SecondsSince(start) - analysis_in_decode - result.stft_seconds;
   if (!decoded.ok()) {
     result.status = decoded.status();
     result.total_seconds = SecondsSince(start);

@@ -34,6 +34,9 @@ void RegisterBuiltinAnalyzers(Registry& registry) {
   (void)registry.Add(MakePropertiesAnalyzer());
   (void)registry.Add(MakeLoudnessAnalyzer());
   (void)registry.Add(MakeFingerprintAnalyzer());
+  (void)registry.Add(MakeRhythmAnalyzer());
+  (void)registry.Add(MakeTonalAnalyzer());
+  (void)registry.Add(MakeSpectralAnalyzer());
 }
 
 }  // namespace timbre::analysis

@@ -40,7 +40,7 @@ TEST_F(PipelineTest, AnalysesARealFile) {
   MakeTone(dir / "t.flac", 8.0, 1000.0, -23.0, 2, 48000, "-c:a flac");
   TrackAnalysis t = pipeline_->Run(dir / "t.flac");
   ASSERT_TRUE(t.status.ok()) << t.status.ToString();
-  ASSERT_EQ(t.analyses.size(), 3u);
+  ASSERT_EQ(t.analyses.size(), 6u);
   for (const auto& a : t.analyses) {
     const AnalyzerInfo& info = registry_.Find(a.provenance.analyzer)->info();
     EXPECT_EQ(a.provenance.analyzer_version, info.version);
@@ -68,7 +68,7 @@ TEST_F(PipelineTest, AnalysesARealFile) {
 
 TEST_F(PipelineTest, SignatureFollowsVersionsAndParams) {
   std::vector<ConfiguredAnalyzer> changed = pipeline_->analyzers();
-  changed[2].params["max_seconds"] = 30;
+  changed[2].params["max_seconds"] = 30;  // fingerprint
   EXPECT_NE(Pipeline(changed).signature(), pipeline_->signature());
   EXPECT_EQ(Pipeline(pipeline_->analyzers()).signature(), pipeline_->signature());
 }

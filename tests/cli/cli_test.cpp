@@ -111,7 +111,7 @@ TEST_F(CliTest, AnalyzersDescribeThemselves) {
   const auto r = Timbre("analyzers --json");
   ASSERT_EQ(r.exit_code, 0);
   const auto all = nlohmann::json::parse(r.output);
-  ASSERT_EQ(all.size(), 3u);
+  ASSERT_EQ(all.size(), 6u);
   for (const auto& a : all) {
     EXPECT_FALSE(a["outputs"].empty());
     EXPECT_GE(a["version"].get<int>(), 1);

@@ -9,11 +9,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "timbre/audio/decode.h"
 #include "timbre/core/status.h"
+#include "timbre/dsp/stft.h"
 
 namespace timbre::analysis {
 
@@ -41,6 +43,9 @@ struct AnalyzerInfo {
   std::string window;    // which audio it reads, e.g. "whole stream" or "first 120 s"
   std::vector<ParamSpec> params;
   std::vector<OutputSpec> outputs;
+  // Spectra it reads instead of raw blocks (its view must be mono). The pipeline runs one
+  // STFT per distinct (view, frame, hop) and shares its frames between analyzers.
+  std::optional<dsp::StftSpec> stft;
 };
 
 // Parameter values by name, always complete (defaults filled in) once resolved.
@@ -59,7 +64,12 @@ class AnalyzerRun {
  public:
   virtual ~AnalyzerRun() = default;
   // Receives the next block of the analyzer's view. Returns false when it needs no more.
-  virtual bool Consume(const audio::AudioBlock& block) = 0;
+  // Analyzers that declare an STFT get ConsumeSpectrum() calls instead.
+  virtual bool Consume(const audio::AudioBlock& block) {
+    (void)block;
+    return true;
+  }
+  virtual void ConsumeSpectrum(const dsp::SpectrumFrame& frame) { (void)frame; }
   virtual Result<Output> Finish(const audio::DecodeReport& report) = 0;
 };
 

@@ -35,6 +35,7 @@ struct TrackAnalysis {
   audio::DecodeReport decode;  // what was decoded, also on failure where known
   std::vector<AnalysisRecord> analyses;
   double decode_seconds = 0.0;  // wall time of decoding and conversion
+  double stft_seconds = 0.0;    // shared STFTs (windowing and FFT), not any one analyzer's
   double total_seconds = 0.0;
 };
 
