@@ -73,18 +73,28 @@ std::optional<RhythmResult> AnalyzeRhythm(const std::vector<float>& envelope, do
   const std::vector<double> r = Autocorrelation(e, reach);
   if (!(r[0] > 1e-12)) return std::nullopt;
 
-  // Score every integer period in range; the prior picks among octave-related peaks.
-  double best_score = -1.0;
+  // r near a fractional lag: the larger of its two integer neighbours, so multiples of a
+  // period that falls between frames are not under-counted.
+  auto near_lag = [&](double lag) {
+    const size_t lo = static_cast<size_t>(lag);
+    if (lo + 1 >= r.size()) return r[std::min(lo, r.size() - 1)];
+    return std::max(r[lo], r[lo + 1]);
+  };
+  // Score every period in range; the prior picks among octave-related peaks. A score of
+  // zero (no periodicity at all: a lone click, DC) means there is no tempo.
+  double best_score = 0.0;
   size_t best_lag = 0;
   for (size_t lag = static_cast<size_t>(std::ceil(min_lag)); lag <= static_cast<size_t>(max_lag);
        ++lag) {
-    if (lag + 1 >= r.size() || r[lag] < r[lag - 1] || r[lag] < r[lag + 1]) continue;  // peaks only
+    if (lag + 1 >= r.size() || r[lag] <= r[lag - 1] || r[lag] < r[lag + 1]) continue;  // peaks only
     const double bpm = 60.0 * frame_rate / static_cast<double>(lag);
     const double octaves = std::log2(bpm / options.prior_bpm) / options.prior_octaves;
     // A beat period is backed by its double (the bar level) and its half (the subdivision):
     // this rejects dotted periods (2/3 of the beat) that a plain peak pick can take.
-    const double twice = 2 * lag < r.size() ? r[2 * lag] : r[lag];
-    const double subdivision = std::max(r[lag / 2], r[(lag + 1) / 2]);
+    const double period = PeakNear(r, lag - 1, lag + 1);
+    const double twice =
+        2 * period + 1 < static_cast<double>(r.size()) ? near_lag(2 * period) : r[lag];
+    const double subdivision = near_lag(period / 2);
     const double score = (r[lag] + twice + 0.5 * subdivision) * std::exp(-0.5 * octaves * octaves);
     if (score > best_score) {
       best_score = score;
@@ -113,7 +123,8 @@ std::optional<RhythmResult> AnalyzeRhythm(const std::vector<float>& envelope, do
   const double tightness = 100.0;
   std::vector<double> score(n, 0.0);
   std::vector<long> from(n, -1);
-  const long lo = static_cast<long>(std::round(period / 2)), hi = static_cast<long>(std::round(period * 2));
+  const long lo = static_cast<long>(std::round(period / 2)),
+             hi = static_cast<long>(std::round(period * 2));
   for (size_t i = 0; i < n; ++i) {
     double best = 0.0;
     long arg = -1;
@@ -129,7 +140,8 @@ std::optional<RhythmResult> AnalyzeRhythm(const std::vector<float>& envelope, do
     from[i] = arg >= 0 && best > 0.0 ? arg : -1;
   }
   size_t end = n - 1;
-  for (size_t i = n > static_cast<size_t>(period) ? n - static_cast<size_t>(period) : 0; i < n; ++i) {
+  for (size_t i = n > static_cast<size_t>(period) ? n - static_cast<size_t>(period) : 0; i < n;
+       ++i) {
     if (score[i] > score[end]) end = i;
   }
   for (long i = static_cast<long>(end); i >= 0; i = from[static_cast<size_t>(i)]) {
@@ -159,7 +171,8 @@ std::optional<RhythmResult> AnalyzeRhythm(const std::vector<float>& envelope, do
   std::vector<bool> near(n, false);
   for (double t : out.beats) {
     const long c = static_cast<long>(std::lround((t - time_offset) * frame_rate));
-    for (long i = std::max(0L, c - window); i <= std::min(static_cast<long>(n) - 1, c + window); ++i) {
+    for (long i = std::max(0L, c - window); i <= std::min(static_cast<long>(n) - 1, c + window);
+         ++i) {
       near[static_cast<size_t>(i)] = true;
     }
   }
