@@ -18,6 +18,7 @@ void AddScanCommand(CLI::App& app, GlobalOptions& global);
 void AddShowCommand(CLI::App& app, GlobalOptions& global);
 void AddStatsCommand(CLI::App& app, GlobalOptions& global);
 void AddAnalyzersCommand(CLI::App& app, GlobalOptions& global);
+void AddEvalCommand(CLI::App& app, GlobalOptions& global);
 
 // JSON text that never throws on file names with invalid UTF-8.
 std::string Dump(const nlohmann::json& j, int indent = -1);

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   AddShowCommand(app, global);
   AddStatsCommand(app, global);
   AddAnalyzersCommand(app, global);
+  AddEvalCommand(app, global);
 
   try {
     app.parse(argc, argv);

@@ -117,7 +117,20 @@ std::optional<RhythmResult> AnalyzeRhythm(const std::vector<float>& envelope, do
 
   RhythmResult out;
   out.bpm = 60.0 * frame_rate / period;
-  out.confidence = std::clamp(r[best_lag] / r[0], 0.0, 1.0);
+  // Confidence on the mean-removed envelope: a rectified envelope of noise correlates with
+  // itself at every lag by its squared mean, which says nothing about a pulse.
+  const double mean_e = std::accumulate(e.begin(), e.end(), 0.0) / static_cast<double>(n);
+  const double centred0 = r[0] - mean_e * mean_e;
+  const double at_period = std::max(r[best_lag], near_lag(period));
+  out.confidence =
+      centred0 > 0 ? std::clamp((at_period - mean_e * mean_e) / centred0, 0.0, 1.0) : 0.0;
+  // Pulse evidence: onsets stand out from the envelope (a high coefficient of variation).
+  // Steady tones and noise give a rectified, noise-like envelope (about 1.5 to 2); music
+  // with a beat gives 3 and more.
+  double var_e = 0.0;
+  for (double v : e) var_e += (v - mean_e) * (v - mean_e);
+  const double variation = mean_e > 0 ? std::sqrt(var_e / static_cast<double>(n)) / mean_e : 0.0;
+  if (variation < options.min_variation) return std::nullopt;
 
   // Beats by dynamic programming over the envelope.
   const double tightness = 100.0;
@@ -150,7 +163,7 @@ std::optional<RhythmResult> AnalyzeRhythm(const std::vector<float>& envelope, do
   std::reverse(out.beats.begin(), out.beats.end());
 
   // Onsets: peaks above mean + one standard deviation, at least 50 ms apart.
-  const double mean = std::accumulate(e.begin(), e.end(), 0.0) / static_cast<double>(n);
+  const double mean = mean_e;
   double var = 0.0;
   for (double v : e) var += (v - mean) * (v - mean);
   const double threshold = mean + std::sqrt(var / static_cast<double>(n));

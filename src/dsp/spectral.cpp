@@ -19,29 +19,37 @@ FrameShape SpectralShape::Measure(const SpectrumFrame& f) {
   s.silent = s.rms_db < -60.0;
 
   const double bin_hz = f.bin_hz();
-  double total = 0.0, power = 0.0, weighted = 0.0, log_sum = 0.0;
+  double total = 0.0, power = 0.0, weighted = 0.0;
+  // The geometric mean as a running product kept in range by frexp: one logarithm per frame
+  // instead of one per bin.
+  double product = 1.0;
+  long exponent = 0;
   for (size_t k = 0; k < f.bins; ++k) {
     const double m = f.magnitude[k];
     const double p = m * m;
     total += m;
     power += p;
     weighted += m * static_cast<double>(k) * bin_hz;
-    log_sum += std::log(p + 1e-20);
+    int e = 0;
+    product = std::frexp(product * (p + 1e-20), &e);
+    exponent += e;
   }
+  const double log_sum = std::log(product) + static_cast<double>(exponent) * std::log(2.0);
   // Flux is measured on every frame, so a change after silence still shows.
-  std::vector<float> normalised(f.magnitude, f.magnitude + f.bins);
+  current_.assign(f.magnitude, f.magnitude + f.bins);
   if (total > 0) {
-    for (auto& v : normalised) v = static_cast<float>(v / total);
+    const float scale = static_cast<float>(1.0 / total);
+    for (auto& v : current_) v *= scale;
   }
   if (previous_.size() == f.bins) {
     double d = 0.0;
     for (size_t k = 0; k < f.bins; ++k) {
-      const double x = normalised[k] - previous_[k];
+      const double x = current_[k] - previous_[k];
       d += x * x;
     }
     s.flux = std::sqrt(d);
   }
-  previous_ = std::move(normalised);
+  previous_.swap(current_);
   if (s.silent || power <= 0.0) return s;
 
   s.centroid_hz = weighted / total;
@@ -56,7 +64,7 @@ FrameShape SpectralShape::Measure(const SpectrumFrame& f) {
     }
   }
   // Octave bands from 200 Hz: 200-400, ..., 6.4-12.8 kHz (capped at Nyquist).
-  std::vector<float> band;
+  std::vector<float>& band = band_;
   for (size_t b = 0; b < kContrastBands; ++b) {
     const double lo = 200.0 * std::pow(2.0, static_cast<double>(b));
     const double hi = std::min(lo * 2.0, f.sample_rate / 2.0);
@@ -65,8 +73,11 @@ FrameShape SpectralShape::Measure(const SpectrumFrame& f) {
       band.push_back(f.magnitude[k]);
     }
     if (band.size() < 5) continue;
-    std::sort(band.begin(), band.end());
+    // Partition instead of sorting: only the sums of the bottom and top fifths matter.
     const size_t fifth = band.size() / 5;
+    std::nth_element(band.begin(), band.begin() + static_cast<ptrdiff_t>(fifth), band.end());
+    std::nth_element(band.begin() + static_cast<ptrdiff_t>(fifth),
+                     band.end() - static_cast<ptrdiff_t>(fifth), band.end());
     double low = 0.0, high = 0.0;
     for (size_t i = 0; i < fifth; ++i) {
       low += band[i];
@@ -94,7 +105,8 @@ void RunningCovariance::Add(const float* x) {
   std::vector<double> before(mean_);
   for (size_t i = 0; i < dim_; ++i) mean_[i] += (x[i] - mean_[i]) / static_cast<double>(n_);
   for (size_t i = 0; i < dim_; ++i) {
-    for (size_t j = 0; j < dim_; ++j) comoment_[i * dim_ + j] += (x[i] - before[i]) * (x[j] - mean_[j]);
+    for (size_t j = 0; j < dim_; ++j)
+      comoment_[i * dim_ + j] += (x[i] - before[i]) * (x[j] - mean_[j]);
   }
 }
 

@@ -43,14 +43,18 @@ struct RhythmOptions {
   double max_bpm = 200.0;
   double prior_bpm = 140.0;
   double prior_octaves = 0.9;  // standard deviation of the log2 tempo prior
+  // No tempo is reported when the onset envelope's coefficient of variation is under this:
+  // steady tones and noise, whose envelope has no onsets standing out.
+  double min_variation = 2.5;
 };
 
 struct RhythmResult {
   double bpm = 0.0;
-  double confidence = 0.0;     // 0..1: autocorrelation at the beat period over that at lag 0
-  double onset_rate = 0.0;     // onsets per second
-  double beat_alignment = 0.0; // 0..1: share of onset strength within 70 ms of a beat
-  std::vector<double> beats;   // seconds
+  double confidence = 0.0;      // 0..1: autocorrelation of the mean-removed envelope at the
+                                // beat period over that at lag 0
+  double onset_rate = 0.0;      // onsets per second
+  double beat_alignment = 0.0;  // 0..1: share of onset strength within 70 ms of a beat
+  std::vector<double> beats;    // seconds
 };
 
 // `frame_rate` is envelope values per second; `time_offset` the time of value 0 (s).

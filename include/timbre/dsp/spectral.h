@@ -34,6 +34,8 @@ class SpectralShape {
 
  private:
   std::vector<float> previous_;  // normalised magnitudes of the last frame
+  std::vector<float> current_;
+  std::vector<float> band_;
 };
 
 // Running mean and variance (Welford), for summaries that never keep per-frame values.

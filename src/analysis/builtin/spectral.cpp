@@ -1,4 +1,5 @@
-// spectral: timbre descriptors from the STFT shared with rhythm (2048-sample frames, hop 512):
+// spectral: timbre descriptors from the STFT shared with rhythm (2048-sample frames, hop 512,
+// of which every other frame is used: hop 1024, Essentia's low-level framing):
 // 13 MFCCs (mean, variance, covariance), centroid, roll-off, flatness, flux, contrast,
 // zero-crossing rate, frame loudness, dynamic complexity and silence ratio. Shape values are
 // summarised over non-silent frames (above -60 dBFS) so pauses do not drag them to zero.
@@ -33,9 +34,12 @@ constexpr Summary kShapes[] = {
 class SpectralRun : public AnalyzerRun {
  public:
   explicit SpectralRun(double sample_rate)
-      : mfcc_(kStft.frame / 2 + 1, sample_rate, 40, kMfcc), coefficients_(kMfcc), mfcc_stats_(kMfcc) {}
+      : mfcc_(kStft.frame / 2 + 1, sample_rate, 40, kMfcc),
+        coefficients_(kMfcc),
+        mfcc_stats_(kMfcc) {}
 
   void ConsumeSpectrum(const dsp::SpectrumFrame& frame) override {
+    if (frame.index % 2 != 0) return;
     ++frames_;
     const dsp::FrameShape s = shape_.Measure(frame);
     if (s.silent) {
@@ -103,14 +107,18 @@ class SpectralAnalyzer : public Analyzer {
     info_.window = "whole stream";
     info_.stft = kStft;
     for (const auto& s : kShapes) {
-      info_.outputs.push_back({fmt::format("{}_mean", s.name), s.unit, std::string(s.what) + ", mean", false});
-      info_.outputs.push_back({fmt::format("{}_std", s.name), s.unit, std::string(s.what) + ", standard deviation", false});
+      info_.outputs.push_back(
+          {fmt::format("{}_mean", s.name), s.unit, std::string(s.what) + ", mean", false});
+      info_.outputs.push_back({fmt::format("{}_std", s.name), s.unit,
+                               std::string(s.what) + ", standard deviation", false});
     }
-    info_.outputs.push_back({"dynamic_complexity", "dB", "mean absolute deviation of the frame level", false});
+    info_.outputs.push_back(
+        {"dynamic_complexity", "dB", "mean absolute deviation of the frame level", false});
     info_.outputs.push_back({"silence_ratio", "", "share of frames under -60 dBFS", false});
     for (size_t b = 0; b < dsp::kContrastBands; ++b) {
       info_.outputs.push_back({fmt::format("contrast_{}", b), "dB",
-                               fmt::format("spectral contrast, octave band {} from 200 Hz", b), false});
+                               fmt::format("spectral contrast, octave band {} from 200 Hz", b),
+                               false});
     }
     for (size_t i = 0; i < kMfcc; ++i) {
       info_.outputs.push_back({fmt::format("mfcc_mean_{}", i), "", "MFCC mean", false});

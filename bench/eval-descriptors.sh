@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Accuracy of timbre's tempo and key against the development corpus's exact truth, with
+# aubio (`aubio tempo`) and bpm-tools (`bpm`) scored on the same files in the same run, and
+# each analyzer's share of the analysis time.
+#
+#   bench/eval-descriptors.sh [N]      (default 48 songs; the corpus is built once and kept)
+#
+# Env: TIMBRE (binary, default build/timbre), CORPUS (default build/dev-corpus-N),
+# CHECK=1 to exit non-zero when timbre falls under the guarded figures (CI's regression
+# guard): BPM Accuracy1 >= 0.80, Accuracy2 >= 0.95, MIREX key >= 0.72.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-48}
+TIMBRE=${TIMBRE:-build/timbre}
+CORPUS=${CORPUS:-build/dev-corpus-$N}
+MAKER=../shared/corpus/make-dev-corpus.sh
+[[ -x $TIMBRE ]] || { echo "eval-descriptors: build timbre first ($TIMBRE)" >&2; exit 2; }
+
+if [[ ! -s $CORPUS/truth.csv ]] || grep -q ',$' "$CORPUS/truth.csv"; then
+  [[ -f $MAKER ]] || { echo "eval-descriptors: $MAKER not found" >&2; exit 2; }
+  bash "$MAKER" "$CORPUS" "$N"
+fi
+missing=()
+for p in aubio-tools bpm-tools ffmpeg sqlite3; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+db=$tmp/eval.db
+
+start=$EPOCHREALTIME
+"$TIMBRE" --db "$db" scan -q --jobs 1 "$CORPUS/audio"
+timbre_s=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+
+# Other tools, one file at a time on one core, as timbre's scan above (--jobs 1).
+echo "file,bpm" >"$CORPUS/aubio.csv"
+echo "file,bpm" >"$CORPUS/bpm-tools.csv"
+aubio_s=0
+bpm_s=0
+while IFS=, read -r file _; do
+  [[ -f $CORPUS/$file ]] || continue
+  t0=$EPOCHREALTIME
+  a=$(aubio tempo -i "$CORPUS/$file" 2>/dev/null | awk '/bpm/ { v = $1 } END { print v }')
+  t1=$EPOCHREALTIME
+  b=$(ffmpeg -nostdin -v error -i "$CORPUS/$file" -f f32le -ac 1 -ar 44100 - | bpm -m 60 -x 200)
+  t2=$EPOCHREALTIME
+  aubio_s=$(awk -v s="$aubio_s" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", s + b - a }')
+  bpm_s=$(awk -v s="$bpm_s" -v a="$t1" -v b="$t2" 'BEGIN { printf "%.3f", s + b - a }')
+  echo "$file,$a" >>"$CORPUS/aubio.csv"
+  echo "$file,$b" >>"$CORPUS/bpm-tools.csv"
+done < <(tail -n +2 "$CORPUS/truth.csv")
+
+check=()
+[[ ${CHECK:-0} = 1 ]] && check=(--min-accuracy1 0.80 --min-accuracy2 0.95 --min-key 0.72)
+echo
+echo "Accuracy on $CORPUS (truth: $CORPUS/truth.csv)"
+"$TIMBRE" --db "$db" eval "$CORPUS/truth.csv" --label timbre "${check[@]}" | tee "$tmp/timbre.txt"
+"$TIMBRE" eval "$CORPUS/truth.csv" --estimates "$CORPUS/aubio.csv" --label "aubio tempo" | tail -n +2
+"$TIMBRE" eval "$CORPUS/truth.csv" --estimates "$CORPUS/bpm-tools.csv" --label "bpm-tools" | tail -n +2
+echo
+echo "Wall time, one core: timbre scan (decode + all analyzers) ${timbre_s} s;" \
+  "aubio tempo ${aubio_s} s; ffmpeg | bpm ${bpm_s} s"
+echo "Share of timbre's analysis time by analyzer (sum over files, s):"
+sqlite3 -separator '  ' "$db" \
+  "SELECT printf('%-16s', analyzer), printf('%8.3f', SUM(seconds)) FROM analyses GROUP BY analyzer ORDER BY SUM(seconds) DESC"
