@@ -236,3 +236,12 @@ row "peak RSS, library + long file" "$rss_mib MiB" "<= 300 MiB" "$v_rss"
 row "first scan, $RESCAN_FILES x 1 s files" "$first_s s" "" ""
 row "rescan, $RESCAN_FILES unchanged" "$rescan_s s" "<= 5 s" "$v_rescan"
 if [[ $STRICT == 1 && "$v_ratio $v_rss $v_rescan" == *MISS* ]]; then exit 1; fi
+
+# Where the scan's time goes: each analyzer's own time summed over the library (one scan of
+# the library from an empty database, the last of the measured runs).
+echo
+echo "analyzer time, summed over the $N files of the last scan (s):"
+if command -v sqlite3 >/dev/null; then
+  sqlite3 -separator '  ' "$TMP/bench.db" \
+    "SELECT printf('%-16s', analyzer), printf('%8.2f', SUM(seconds)) FROM analyses GROUP BY analyzer ORDER BY SUM(seconds) DESC"
+fi
