@@ -7,6 +7,15 @@
 
 namespace timbre::analysis {
 
+// Holds the declared contract; each built-in fills info_ in its constructor.
+class BuiltinAnalyzer : public Analyzer {
+ public:
+  const AnalyzerInfo& info() const override { return info_; }
+
+ protected:
+  AnalyzerInfo info_;
+};
+
 std::unique_ptr<Analyzer> MakePropertiesAnalyzer();
 std::unique_ptr<Analyzer> MakeLoudnessAnalyzer();
 std::unique_ptr<Analyzer> MakeFingerprintAnalyzer();

@@ -35,7 +35,7 @@ class FingerprintRun : public AnalyzerRun {
   std::unique_ptr<dsp::Fingerprinter> fp_;
 };
 
-class FingerprintAnalyzer : public Analyzer {
+class FingerprintAnalyzer : public BuiltinAnalyzer {
  public:
   FingerprintAnalyzer() {
     info_.name = "fingerprint";
@@ -51,16 +51,12 @@ class FingerprintAnalyzer : public Analyzer {
         {"seconds", "s", "audio that went into the fingerprint", false},
     };
   }
-  const AnalyzerInfo& info() const override { return info_; }
   Result<std::unique_ptr<AnalyzerRun>> Start(const Params& params, const audio::StreamInfo&,
                                              const audio::AudioBlock& view) const override {
     auto fp = dsp::Fingerprinter::Create(view.sample_rate, view.channels, params.at("max_seconds"));
     if (!fp.ok()) return fp.status();
     return std::unique_ptr<AnalyzerRun>(std::make_unique<FingerprintRun>(std::move(fp).value()));
   }
-
- private:
-  AnalyzerInfo info_;
 };
 
 }  // namespace

@@ -47,7 +47,7 @@ class LoudnessRun : public AnalyzerRun {
   std::unique_ptr<dsp::LoudnessMeter> meter_;
 };
 
-class LoudnessAnalyzer : public Analyzer {
+class LoudnessAnalyzer : public BuiltinAnalyzer {
  public:
   LoudnessAnalyzer() {
     info_.name = "loudness";
@@ -71,7 +71,6 @@ class LoudnessAnalyzer : public Analyzer {
         {"block_histogram", "", "400 ms block loudness histogram, for album gain", true},
     };
   }
-  const AnalyzerInfo& info() const override { return info_; }
   Result<std::unique_ptr<AnalyzerRun>> Start(const Params& params, const audio::StreamInfo&,
                                              const audio::AudioBlock& view) const override {
     dsp::LoudnessOptions options;
@@ -80,9 +79,6 @@ class LoudnessAnalyzer : public Analyzer {
     if (!meter.ok()) return meter.status();
     return std::unique_ptr<AnalyzerRun>(std::make_unique<LoudnessRun>(std::move(meter).value()));
   }
-
- private:
-  AnalyzerInfo info_;
 };
 
 }  // namespace

@@ -26,7 +26,7 @@ class PropertiesRun : public AnalyzerRun {
   }
 };
 
-class PropertiesAnalyzer : public Analyzer {
+class PropertiesAnalyzer : public BuiltinAnalyzer {
  public:
   PropertiesAnalyzer() {
     info_.name = "properties";
@@ -44,14 +44,10 @@ class PropertiesAnalyzer : public Analyzer {
         {"container", "", "FFmpeg demuxer name", true},
     };
   }
-  const AnalyzerInfo& info() const override { return info_; }
   Result<std::unique_ptr<AnalyzerRun>> Start(const Params&, const audio::StreamInfo&,
                                              const audio::AudioBlock&) const override {
     return std::unique_ptr<AnalyzerRun>(std::make_unique<PropertiesRun>());
   }
-
- private:
-  AnalyzerInfo info_;
 };
 
 }  // namespace

@@ -64,7 +64,7 @@ class RhythmRun : public AnalyzerRun {
   dsp::RhythmOptions options_;
 };
 
-class RhythmAnalyzer : public Analyzer {
+class RhythmAnalyzer : public BuiltinAnalyzer {
  public:
   RhythmAnalyzer() {
     info_.name = "rhythm";
@@ -90,7 +90,6 @@ class RhythmAnalyzer : public Analyzer {
         {"beats_ms", "ms", "beat times: first time, then gaps, comma-separated", true},
     };
   }
-  const AnalyzerInfo& info() const override { return info_; }
   Result<std::unique_ptr<AnalyzerRun>> Start(const Params& params, const audio::StreamInfo&,
                                              const audio::AudioBlock& view) const override {
     if (params.at("min_bpm") >= params.at("max_bpm")) {
@@ -98,9 +97,6 @@ class RhythmAnalyzer : public Analyzer {
     }
     return std::unique_ptr<AnalyzerRun>(std::make_unique<RhythmRun>(params, view.sample_rate));
   }
-
- private:
-  AnalyzerInfo info_;
 };
 
 }  // namespace

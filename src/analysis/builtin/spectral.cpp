@@ -94,7 +94,7 @@ class SpectralRun : public AnalyzerRun {
   size_t silent_ = 0;
 };
 
-class SpectralAnalyzer : public Analyzer {
+class SpectralAnalyzer : public BuiltinAnalyzer {
  public:
   SpectralAnalyzer() {
     info_.name = "spectral";
@@ -126,14 +126,10 @@ class SpectralAnalyzer : public Analyzer {
     }
     info_.outputs.push_back({"mfcc_cov", "", "MFCC covariance, upper triangle row by row", true});
   }
-  const AnalyzerInfo& info() const override { return info_; }
   Result<std::unique_ptr<AnalyzerRun>> Start(const Params&, const audio::StreamInfo&,
                                              const audio::AudioBlock& view) const override {
     return std::unique_ptr<AnalyzerRun>(std::make_unique<SpectralRun>(view.sample_rate));
   }
-
- private:
-  AnalyzerInfo info_;
 };
 
 }  // namespace

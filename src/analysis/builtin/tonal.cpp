@@ -51,7 +51,7 @@ class TonalRun : public AnalyzerRun {
   dsp::ChromaAccumulator chroma_;
 };
 
-class TonalAnalyzer : public Analyzer {
+class TonalAnalyzer : public BuiltinAnalyzer {
  public:
   TonalAnalyzer() {
     info_.name = "tonal";
@@ -75,23 +75,20 @@ class TonalAnalyzer : public Analyzer {
         {"hpcp", "", "mean 36-bin pitch-class profile (thirds of a semitone), max 1", true},
     };
     for (int i = 0; i < 12; ++i) {
-      info_.outputs.push_back({fmt::format("chroma_{}", i), "", "chroma bin (C = 0), max 1", false});
+      info_.outputs.push_back(
+          {fmt::format("chroma_{}", i), "", "chroma bin (C = 0), max 1", false});
     }
     for (auto p : kProfiles) {
-      info_.outputs.push_back({fmt::format("key_{}", dsp::KeyProfileName(p)), "",
-                               "key under this profile", true});
-      info_.outputs.push_back({fmt::format("key_{}_strength", dsp::KeyProfileName(p)), "",
-                               "its correlation", false});
+      info_.outputs.push_back(
+          {fmt::format("key_{}", dsp::KeyProfileName(p)), "", "key under this profile", true});
+      info_.outputs.push_back(
+          {fmt::format("key_{}_strength", dsp::KeyProfileName(p)), "", "its correlation", false});
     }
   }
-  const AnalyzerInfo& info() const override { return info_; }
   Result<std::unique_ptr<AnalyzerRun>> Start(const Params& params, const audio::StreamInfo&,
                                              const audio::AudioBlock&) const override {
     return std::unique_ptr<AnalyzerRun>(std::make_unique<TonalRun>(params));
   }
-
- private:
-  AnalyzerInfo info_;
 };
 
 }  // namespace
