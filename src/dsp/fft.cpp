@@ -15,9 +15,18 @@ std::mutex& PlannerMutex() {
   return mu;
 }
 
-// One plan per size for the life of the process; plans are small and sizes few.
+// One plan per size for the life of the process (plans are small and sizes few), destroyed
+// at exit so leak checkers see a clean process.
+struct PlanCache {
+  std::map<size_t, fftwf_plan> plans;
+  ~PlanCache() {
+    for (auto& [size, plan] : plans) fftwf_destroy_plan(plan);
+  }
+};
+
 fftwf_plan PlanFor(size_t size) {
-  static std::map<size_t, fftwf_plan> plans;
+  static PlanCache cache;
+  auto& plans = cache.plans;
   std::lock_guard lock(PlannerMutex());
   auto it = plans.find(size);
   if (it != plans.end()) return it->second;
