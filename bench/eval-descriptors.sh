@@ -18,7 +18,7 @@ MAKER=../shared/corpus/make-dev-corpus.sh
 
 if [[ ! -s $CORPUS/truth.csv ]] || grep -q ',$' "$CORPUS/truth.csv"; then
   [[ -f $MAKER ]] || { echo "eval-descriptors: $MAKER not found" >&2; exit 2; }
-  bash "$MAKER" "$CORPUS" "$N"
+  bash "$MAKER" "$(realpath -m -- "$CORPUS")" "$N"  # the maker changes folder: give it an absolute path
 fi
 missing=()
 for p in aubio-tools bpm-tools ffmpeg sqlite3; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
