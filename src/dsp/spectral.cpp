@@ -21,8 +21,10 @@ FrameShape SpectralShape::Measure(const SpectrumFrame& f) {
   const double bin_hz = f.bin_hz();
   double total = 0.0, power = 0.0, weighted = 0.0;
   // The geometric mean as a running product kept in range by frexp: one logarithm per frame
-  // instead of one per bin.
+  // instead of one per bin. Eight factors in [1e-20, ~1] cannot underflow a double, so the
+  // product is renormalised once per eight bins.
   double product = 1.0;
+  double chunk = 1.0;
   long exponent = 0;
   for (size_t k = 0; k < f.bins; ++k) {
     const double m = f.magnitude[k];
@@ -30,9 +32,13 @@ FrameShape SpectralShape::Measure(const SpectrumFrame& f) {
     total += m;
     power += p;
     weighted += m * static_cast<double>(k) * bin_hz;
-    int e = 0;
-    product = std::frexp(product * (p + 1e-20), &e);
-    exponent += e;
+    chunk *= p + 1e-20;
+    if ((k & 7) == 7 || k + 1 == f.bins) {
+      int e = 0;
+      product = std::frexp(product * chunk, &e);
+      exponent += e;
+      chunk = 1.0;
+    }
   }
   const double log_sum = std::log(product) + static_cast<double>(exponent) * std::log(2.0);
   // Flux is measured on every frame, so a change after silence still shows.
