@@ -91,14 +91,14 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
       if (v.channels != 1) return Internal("an STFT needs a mono view");
       const double rate = v.sample_rate == 0 ? info.sample_rate : v.sample_rate;
       const std::vector<size_t>* subscribers = &shared.subscribers;
-      shared.stft = std::make_unique<dsp::Stft>(
-          shared.spec, rate, [&, subscribers](const dsp::SpectrumFrame& frame) {
-            for (size_t i : *subscribers) {
-              const auto t = Clock::now();
-              runs[i]->ConsumeSpectrum(frame);
-              seconds[i] += SecondsSince(t);
-            }
-          });
+      shared.stft = std::make_unique<dsp::Stft>(shared.spec, rate,
+                                                [&, subscribers](const dsp::SpectrumFrame& frame) {
+                                                  for (size_t i : *subscribers) {
+                                                    const auto t = Clock::now();
+                                                    runs[i]->ConsumeSpectrum(frame);
+                                                    seconds[i] += SecondsSince(t);
+                                                  }
+                                                });
     }
     return Status::Ok();
   };
@@ -111,24 +111,25 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
     return s;
   };
 
+  // Returns whether this view is still wanted: by an STFT (whose analyzers read to the end)
+  // or by an analyzer that has not said it has enough.
   auto sink = [&](size_t view, const audio::AudioBlock& block) {
+    bool wanted = false;
     for (auto& shared : stfts) {
       if (shared.view != view) continue;
       const auto t = Clock::now();
       shared.stft->Add(block.samples, block.frames);
       stft_total += SecondsSince(t);
+      wanted = true;
     }
-    bool any = false;
     for (size_t i = 0; i < runs.size(); ++i) {
-      if (!active[i]) continue;
-      if (view_of[i] == view && !analyzers_[i].analyzer->info().stft) {
-        const auto t = Clock::now();
-        active[i] = runs[i]->Consume(block);
-        seconds[i] += SecondsSince(t);
-      }
-      any = any || active[i];
+      if (!active[i] || view_of[i] != view || analyzers_[i].analyzer->info().stft) continue;
+      const auto t = Clock::now();
+      active[i] = runs[i]->Consume(block);
+      seconds[i] += SecondsSince(t);
+      wanted = wanted || active[i];
     }
-    return any;
+    return wanted;
   };
 
   auto decoded = audio::DecodeFile(path, views, on_open, sink);

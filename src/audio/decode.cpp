@@ -263,7 +263,10 @@ Result<DecodeReport> DecodeFile(const std::filesystem::path& path,
   std::unique_ptr<AVFrame, FrameFreer> frame(av_frame_alloc());
   if (!packet || !frame) return Internal("out of memory");
 
-  bool keep_going = true;
+  // A view stops being converted once its consumer says it has enough; decoding stops when
+  // no view is wanted any more.
+  std::vector<bool> wanted(converters.size(), true);
+  bool keep_going = !converters.empty();
   auto drain = [&]() -> Status {
     while (keep_going) {
       int r = avcodec_receive_frame(codec.get(), frame.get());
@@ -273,9 +276,12 @@ Result<DecodeReport> DecodeFile(const std::filesystem::path& path,
         return Status::Ok();
       }
       report.frames += frame->nb_samples;
-      for (size_t i = 0; i < converters.size() && keep_going; ++i) {
+      keep_going = false;
+      for (size_t i = 0; i < converters.size(); ++i) {
+        if (!wanted[i]) continue;
         TIMBRE_RETURN_IF_ERROR(converters[i]->Configure(frame.get()));
-        keep_going = converters[i]->Convert(frame.get(), i, sink);
+        wanted[i] = converters[i]->Convert(frame.get(), i, sink);
+        keep_going = keep_going || wanted[i];
       }
       av_frame_unref(frame.get());
     }
@@ -303,8 +309,8 @@ Result<DecodeReport> DecodeFile(const std::filesystem::path& path,
   if (keep_going) {
     avcodec_send_packet(codec.get(), nullptr);
     TIMBRE_RETURN_IF_ERROR(drain());
-    for (size_t i = 0; i < converters.size() && keep_going; ++i) {
-      keep_going = converters[i]->Flush(i, sink);
+    for (size_t i = 0; i < converters.size(); ++i) {
+      if (wanted[i]) converters[i]->Flush(i, sink);
     }
   }
   report.stopped_early = !keep_going;

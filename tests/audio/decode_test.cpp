@@ -117,6 +117,29 @@ TEST(DecodeTest, StopsWhenTheSinkIsDone) {
   EXPECT_LT(r->decoded_seconds(), 2.0);
 }
 
+TEST(DecodeTest, AViewThatHasEnoughIsDroppedAndTheOthersGoOn) {
+  TempDir dir;
+  MakeTone(dir / "t.flac", 5.0, 440, -6, 2, 44100, "-c:a flac");
+  size_t full = 0, partial = 0, partial_calls_after_stop = 0;
+  bool partial_done = false;
+  auto r =
+      DecodeFile(dir / "t.flac", {{0, 0}, {11025, 1}}, nullptr, [&](size_t v, const AudioBlock& b) {
+        if (v == 0) {
+          full += b.frames;
+          return true;
+        }
+        if (partial_done) ++partial_calls_after_stop;
+        partial += b.frames;
+        partial_done = partial >= 11025;  // one second is enough
+        return !partial_done;
+      });
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->stopped_early);  // the native view read to the end
+  EXPECT_EQ(full, 5u * 44100u);
+  EXPECT_LT(partial, 2u * 11025u);
+  EXPECT_EQ(partial_calls_after_stop, 0u);
+}
+
 TEST(DecodeTest, ProbeReadsHeaderOnly) {
   TempDir dir;
   MakeTone(dir / "t.flac", 2.0, 440, -6, 1, 22050, "-c:a flac");

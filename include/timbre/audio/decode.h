@@ -45,14 +45,15 @@ struct DecodeReport {
   StreamInfo info;
   long long frames = 0;        // decoded frames at the native rate
   int decode_errors = 0;       // packets the decoder rejected
-  bool stopped_early = false;  // the consumer asked to stop (e.g. an analysis window)
+  bool stopped_early = false;  // every view's consumer had enough before the end
 
   double decoded_seconds() const {
     return info.sample_rate > 0 ? static_cast<double>(frames) / info.sample_rate : 0.0;
   }
 };
 
-// Receives converted audio: (index of the view in the request, block). Return false to stop.
+// Receives converted audio: (index of the view in the request, block). Return false when
+// that view needs no more audio; decoding stops once no view does.
 using BlockSink = std::function<bool(size_t view, const AudioBlock& block)>;
 
 // Called once the stream is opened, before the first block: lets the caller resolve native
