@@ -111,7 +111,6 @@ Result<LoudnessHistogram> LoudnessHistogram::Decode(std::string_view text) {
 }
 
 struct LoudnessMeter::Impl {
-  int rate = 0;
   int channels = 0;
   LoudnessOptions options;
   StatePtr main;               // integrated, range, sample peak, histogram
@@ -193,7 +192,6 @@ Result<std::unique_ptr<LoudnessMeter>> LoudnessMeter::Create(int sample_rate, in
     return InvalidArgument(fmt::format("{} channels is out of range", channels));
   }
   auto impl = std::make_unique<Impl>();
-  impl->rate = sample_rate;
   impl->channels = channels;
   impl->options = options;
   // Integrated loudness comes from our own block histogram (the same blocks, bins and gates

@@ -16,7 +16,8 @@ MelFilterbank::MelFilterbank(size_t bins, double sample_rate, size_t bands, doub
   const double high = HzToMel(high_hz);
   std::vector<double> edges(bands + 2);
   for (size_t i = 0; i < edges.size(); ++i) {
-    edges[i] = MelToHz(low + (high - low) * static_cast<double>(i) / static_cast<double>(bands + 1));
+    edges[i] =
+        MelToHz(low + (high - low) * static_cast<double>(i) / static_cast<double>(bands + 1));
   }
   for (size_t b = 0; b < bands; ++b) {
     const double left = edges[b], center = edges[b + 1], right = edges[b + 2];
@@ -26,7 +27,8 @@ MelFilterbank::MelFilterbank(size_t bins, double sample_rate, size_t bands, doub
     f.first = static_cast<size_t>(std::ceil(left / bin_hz));
     for (size_t k = f.first; k < bins && k * bin_hz < right; ++k) {
       const double hz = static_cast<double>(k) * bin_hz;
-      const double w = hz < center ? (hz - left) / (center - left) : (right - hz) / (right - center);
+      const double w =
+          hz < center ? (hz - left) / (center - left) : (right - hz) / (right - center);
       f.weights.push_back(static_cast<float>(std::max(0.0, w) * norm));
     }
     filters_.push_back(std::move(f));

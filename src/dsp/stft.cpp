@@ -47,7 +47,6 @@ void Stft::Add(const float* mono, size_t count) {
   }
   if (start > 0) {
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(start));
-    consumed_ += start;
   }
 }
 

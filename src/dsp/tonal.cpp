@@ -48,7 +48,7 @@ void ChromaAccumulator::AddFrame(const SpectrumFrame& f) {
   const double bin_hz = f.bin_hz();
   float peak = 0.0f;
   for (size_t k = 0; k < f.bins; ++k) peak = std::max(peak, f.magnitude[k]);
-  if (peak < 1e-5f) return;  // silence (-100 dB)
+  if (peak < 1e-5f) return;          // silence (-100 dB)
   const float floor = peak * 0.01f;  // peaks within 40 dB of the frame's strongest
   const size_t lo = std::max<size_t>(1, static_cast<size_t>(min_hz_ / bin_hz));
   const size_t hi = std::min(f.bins - 1, static_cast<size_t>(max_hz_ / bin_hz) + 1);
@@ -119,9 +119,12 @@ TonalSummary ChromaAccumulator::Finish() const {
 
 std::string_view KeyProfileName(KeyProfile p) {
   switch (p) {
-    case KeyProfile::kKrumhansl: return "krumhansl";
-    case KeyProfile::kTemperley: return "temperley";
-    case KeyProfile::kDiatonic: return "diatonic";
+    case KeyProfile::kKrumhansl:
+      return "krumhansl";
+    case KeyProfile::kTemperley:
+      return "temperley";
+    case KeyProfile::kDiatonic:
+      return "diatonic";
   }
   return "unknown";
 }

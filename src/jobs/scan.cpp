@@ -117,6 +117,7 @@ class Scan {
     auto albums = UpdateAlbumGains(store_);
     if (!albums.ok()) return albums.status();
     summary_.albums_updated = *albums;
+    summary_.audio_seconds = progress_.audio_seconds;
     summary_.seconds = SecondsSince(start);
     return summary_;
   }
@@ -251,7 +252,6 @@ class Scan {
         ++summary_.failed;
         break;
     }
-    summary_.audio_seconds += e.audio_seconds;
     ++progress_.done;
     progress_.audio_seconds += e.audio_seconds;
     if (observer_ != nullptr) observer_->OnFile(e, progress_);
@@ -339,7 +339,7 @@ Result<size_t> UpdateAlbumGains(store::Store& store) {
                     {"replaygain_album_gain", "dB"},
                     {"replaygain_album_peak", "FS"}};
     record.provenance.seconds = SecondsSince(start);
-    TIMBRE_RETURN_IF_ERROR(store.SetAlbumGain(key, record, ids));
+    TIMBRE_RETURN_IF_ERROR(store.SetAlbumGain(record, ids));
   }
   return albums->size();
 }

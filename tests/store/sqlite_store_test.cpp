@@ -118,7 +118,7 @@ TEST(SqliteStoreTest, AlbumGainIsInvalidatedByMembership) {
   analysis::AnalysisRecord album;
   album.provenance = {"album_loudness", 1, "", "h", "0.1.0", "album of 2 tracks", 0.0};
   album.output.numbers = {{"replaygain_album_gain", -1.0}};
-  const Status set = (*s)->SetAlbumGain("album-x", album, {*a, *b});
+  const Status set = (*s)->SetAlbumGain(album, {*a, *b});
   ASSERT_TRUE(set.ok()) << set.ToString();
   EXPECT_TRUE((*s)->AlbumsNeedingGain()->empty());
   // A member going away makes the album's gain stale again.

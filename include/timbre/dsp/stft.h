@@ -25,8 +25,8 @@ struct SpectrumFrame {
   size_t bins = 0;
   const float* samples = nullptr;
   size_t frame_size = 0;
-  size_t index = 0;       // frame number
-  double time = 0.0;      // start of the frame, s
+  size_t index = 0;   // frame number
+  double time = 0.0;  // start of the frame, s
   double sample_rate = 0.0;
   double bin_hz() const { return sample_rate / static_cast<double>(frame_size); }
 };
@@ -49,11 +49,10 @@ class Stft {
   Sink sink_;
   RealFft fft_;
   std::vector<float> window_;
-  std::vector<float> pending_;   // samples not yet consumed by a frame
+  std::vector<float> pending_;  // samples not yet consumed by a frame
   std::vector<float> windowed_;
   std::vector<float> magnitude_;
   size_t frames_ = 0;
-  size_t consumed_ = 0;  // samples before pending_[0]
   bool any_input_ = false;
 };
 

@@ -129,7 +129,7 @@ class Store {
   virtual Result<std::vector<std::string>> AlbumsNeedingGain() = 0;
   virtual Result<std::vector<AlbumMember>> AlbumMembers(const std::string& album_key) = 0;
   // Stores the album's result on every member in one transaction.
-  virtual Status SetAlbumGain(const std::string& album_key, const analysis::AnalysisRecord& record,
+  virtual Status SetAlbumGain(const analysis::AnalysisRecord& record,
                               const std::vector<int64_t>& members) = 0;
 
   virtual Result<std::optional<TrackDetails>> GetTrack(int64_t id) = 0;

@@ -227,7 +227,7 @@ WHERE t.album_key = ?1 AND t.status = 'ok' ORDER BY t.id)sql");
     return out;
   }
 
-  Status SetAlbumGain(const std::string& album_key, const analysis::AnalysisRecord& record,
+  Status SetAlbumGain(const analysis::AnalysisRecord& record,
                       const std::vector<int64_t>& members) override {
     std::lock_guard lock(mu_);
     Transaction tx(*db_);
@@ -240,7 +240,6 @@ WHERE t.album_key = ?1 AND t.status = 'ok' ORDER BY t.id)sql");
       del.Reset();
       TIMBRE_RETURN_IF_ERROR(InsertAnalysis(id, record, now));
     }
-    (void)album_key;
     return tx.Commit();
   }
 
