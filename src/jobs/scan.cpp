@@ -319,7 +319,7 @@ Result<size_t> UpdateAlbumGains(store::Store& store) {
       all.Merge(*h);
     }
     analysis::AnalysisRecord record;
-    record.provenance = {"album_loudness",
+    record.provenance = {analysis::kAlbumLoudnessAnalyzer,
                          1,
                          "",
                          HashString(""),

@@ -20,7 +20,11 @@ class Registry {
   std::vector<std::unique_ptr<Analyzer>> analyzers_;
 };
 
-// properties, loudness, fingerprint.
+// properties, loudness, fingerprint, rhythm, tonal, spectral.
 void RegisterBuiltinAnalyzers(Registry& registry);
+
+// Album loudness is not a per-track analyzer: the scan computes it per album from the
+// members' loudness histograms and stores it under this name on every member.
+inline constexpr const char* kAlbumLoudnessAnalyzer = "album_loudness";
 
 }  // namespace timbre::analysis

@@ -12,7 +12,7 @@
 namespace timbre::store::sqlite {
 namespace {
 
-constexpr const char* kAlbumAnalyzer = "album_loudness";
+constexpr const char* kAlbumAnalyzer = analysis::kAlbumLoudnessAnalyzer;
 
 constexpr const char* kTrackColumns =
     "id, path, size, mtime_ns, content_hash, status, signature, error_reason, error_message, "
