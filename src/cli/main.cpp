@@ -2,10 +2,15 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
 
 #include "commands.h"
+#include "timbre/core/paths.h"
 #include "timbre/core/version.h"
 #include "timbre/store/store.h"
 
@@ -17,6 +22,26 @@ std::string Dump(const nlohmann::json& j, int indent) {
 
 std::string StoreUrl(const GlobalOptions& global) {
   return global.db.empty() ? store::DefaultStoreUrl() : global.db;
+}
+
+Result<int64_t> ResolveTrack(store::Store& store, const std::string& arg) {
+  int64_t id = 0;
+  const auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), id);
+  std::error_code fs_ec;
+  if (ec == std::errc() && ptr == arg.data() + arg.size() && !std::filesystem::exists(arg, fs_ec)) {
+    return id;
+  }
+  const std::string path = std::filesystem::absolute(arg, fs_ec).lexically_normal().string();
+  auto found = store.FindTrackId(path);
+  if (!found.ok()) return found.status();
+  if (!*found) return NotFound(fmt::format("no track at {} in the store", SanitizeUtf8(path)));
+  return **found;
+}
+
+int ExitCodeFor(const Status& status) {
+  return status.code() == StatusCode::kInvalidArgument || status.code() == StatusCode::kNotFound
+             ? 2
+             : 1;
 }
 
 int Fail(const std::string& message, int code) {
@@ -56,6 +81,9 @@ int main(int argc, char** argv) {
   AddStatsCommand(app, global);
   AddAnalyzersCommand(app, global);
   AddEvalCommand(app, global);
+  AddSimilarityCommands(app, global);
+  AddDuplicatesCommand(app, global);
+  AddIndexCommand(app, global);
 
   try {
     app.parse(argc, argv);

@@ -9,6 +9,8 @@
 #include "timbre/analysis/registry.h"
 #include "timbre/core/paths.h"
 #include "timbre/core/thread_pool.h"
+#include "timbre/index/space_index.h"
+#include "timbre/index/timbre_v1.h"
 #include "timbre/jobs/scan.h"
 
 namespace timbre::cli {
@@ -93,6 +95,13 @@ int RunScan(const ScanArgs& args, const GlobalOptions& global) {
                 summary.status().code() == StatusCode::kNotFound ? 2 : 1);
   }
   const jobs::ScanSummary& s = *summary;
+  // The similarity index follows the scan, so the first `similar` needs no build step.
+  index::SyncReport index_report;
+  auto space = index::SpaceIndex::Open(**store, index::kTimbreV1Space, {}, &index_report);
+  if (!space.ok()) {
+    std::fprintf(stderr, "timbre: warning: the similarity index was not updated: %s\n",
+                 space.status().message().c_str());
+  }
   const double rate = s.seconds > 0 ? static_cast<double>(s.files) / s.seconds : 0.0;
   if (args.json) {
     nlohmann::json j{{"event", "summary"},
@@ -109,7 +118,14 @@ int RunScan(const ScanArgs& args, const GlobalOptions& global) {
                      {"tracks_per_second", rate},
                      {"audio_seconds", s.audio_seconds},
                      {"realtime_factor", s.seconds > 0 ? s.audio_seconds / s.seconds : 0.0},
-                     {"store", (*store)->description()}};
+                     {"store", (*store)->description()},
+                     {"index",
+                      {{"space", index_report.space},
+                       {"ok", space.ok()},
+                       {"vectors", index_report.vectors},
+                       {"rebuilt", index_report.rebuilt},
+                       {"applied", index_report.applied},
+                       {"seconds", index_report.seconds}}}};
     std::printf("%s\n", Dump(j).c_str());
   } else if (!args.quiet) {
     std::printf(
@@ -119,6 +135,14 @@ int RunScan(const ScanArgs& args, const GlobalOptions& global) {
         s.files, s.added, s.updated, s.unchanged, s.moved, s.gone, s.failed, s.seconds, rate,
         s.seconds > 0 ? s.audio_seconds / s.seconds : 0.0, s.audio_seconds, s.albums_updated,
         SanitizeUtf8((*store)->description()).c_str());
+    if (space.ok()) {
+      std::printf("similarity index: %s, %zu tracks (%s, %.2f s)\n", index_report.space.c_str(),
+                  index_report.vectors,
+                  index_report.rebuilt
+                      ? ("built: " + index_report.rebuild_reason).c_str()
+                      : fmt::format("{} changes applied", index_report.applied).c_str(),
+                  index_report.seconds);
+    }
     if (s.failed > 0) std::printf("see failures with: timbre stats\n");
   }
   return 0;

@@ -20,22 +20,6 @@ struct ShowArgs {
   bool json = false;
 };
 
-// A track is named by its id, or by a path (relative paths resolve against the current
-// folder). A number that is also an existing file's name is taken as the file.
-Result<int64_t> ResolveTrack(store::Store& store, const std::string& arg) {
-  int64_t id = 0;
-  const auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), id);
-  std::error_code fs_ec;
-  if (ec == std::errc() && ptr == arg.data() + arg.size() && !std::filesystem::exists(arg, fs_ec)) {
-    return id;
-  }
-  const std::string path = std::filesystem::absolute(arg, fs_ec).lexically_normal().string();
-  auto found = store.FindTrackId(path);
-  if (!found.ok()) return found.status();
-  if (!*found) return NotFound(fmt::format("no track at {} in the store", SanitizeUtf8(path)));
-  return **found;
-}
-
 nlohmann::json ToJson(const store::TrackDetails& d) {
   const auto& t = d.track;
   nlohmann::json j{

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +17,7 @@
 #include "timbre/analysis/pipeline.h"
 #include "timbre/audio/tags.h"
 #include "timbre/core/status.h"
+#include "timbre/store/filter.h"
 
 namespace timbre::store {
 
@@ -105,6 +108,45 @@ struct LibraryStats {
   std::vector<CountByName> failures_by_reason;
 };
 
+// A track as lists and playlists show it.
+struct TrackSummary {
+  int64_t id = 0;
+  std::string path;
+  std::string title;
+  std::string artist;
+  std::string album;
+  std::string album_artist;
+  std::string album_key;
+  double duration = 0.0;  // s
+  std::optional<double> bpm;
+  std::string key;  // "A minor"; empty when unknown
+};
+
+// One vector of an embedding space; `source_analyzer` is the analysis it derives from, so
+// re-analysing the track drops the vector with it.
+struct EmbeddingWrite {
+  int64_t track_id = 0;
+  std::string space;
+  std::string source_analyzer;
+  std::vector<float> vector;
+};
+
+struct StoredEmbedding {
+  int64_t track_id = 0;
+  std::vector<float> vector;
+};
+
+// Numeric outputs of one track by "analyzer.name".
+struct TrackNumbers {
+  int64_t track_id = 0;
+  std::map<std::string, double> numbers;
+};
+
+struct TrackText {
+  int64_t track_id = 0;
+  std::string value;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -135,6 +177,28 @@ class Store {
   virtual Result<std::optional<TrackDetails>> GetTrack(int64_t id) = 0;
   virtual Result<std::optional<int64_t>> FindTrackId(const std::string& path) = 0;
   virtual Result<LibraryStats> Stats() = 0;
+
+  // --- Embeddings and queries for similarity (only tracks with status ok take part). ---
+
+  // Where files that live beside the store (vector indexes) are kept.
+  virtual std::filesystem::path index_dir() const = 0;
+  // Numeric outputs of ok tracks that have no vector in `space` yet.
+  virtual Result<std::vector<TrackNumbers>> NumbersOfTracksWithout(const std::string& space) = 0;
+  virtual Status PutEmbeddings(const std::vector<EmbeddingWrite>& rows) = 0;
+  // Vectors of ok tracks in `space`; only those in `only` when it is given.
+  virtual Result<std::vector<StoredEmbedding>> LoadEmbeddings(
+      const std::string& space, const std::vector<int64_t>* only = nullptr) = 0;
+  // Every change to a vector or to a track's status gets a number; indexes remember the last
+  // one they applied and ask for the tracks changed since.
+  virtual Result<int64_t> LastChange() = 0;
+  virtual Result<std::vector<int64_t>> TracksChangedSince(int64_t change) = 0;
+  // Ids of ok tracks that match, in id order.
+  virtual Result<std::vector<int64_t>> SelectTracks(const TrackFilter& filter) = 0;
+  // Summaries in the order asked; ids that do not exist are left out.
+  virtual Result<std::vector<TrackSummary>> Summaries(const std::vector<int64_t>& ids) = 0;
+  // One text output of every ok track that has it.
+  virtual Result<std::vector<TrackText>> TextOutputs(const std::string& analyzer,
+                                                     const std::string& name) = 0;
 };
 
 // Opens a store by URL: "" (the embedded default under DefaultDataDir()), a file path or

@@ -106,6 +106,28 @@ CREATE TABLE scan_errors (
   at TEXT NOT NULL
 );
 )sql"},
+    // Changes that vector indexes must follow: any write to a vector and any change of a
+    // track's status (gone, back, failed) appends the track's id. Cascaded deletes fire the
+    // triggers too, so a re-analysed track is logged when its old vector goes.
+    {2, R"sql(
+CREATE TABLE change_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  track_id INTEGER NOT NULL
+);
+CREATE TRIGGER embeddings_logged_insert AFTER INSERT ON embeddings
+BEGIN INSERT INTO change_log (track_id) VALUES (NEW.track_id); END;
+CREATE TRIGGER embeddings_logged_update AFTER UPDATE ON embeddings
+BEGIN INSERT INTO change_log (track_id) VALUES (NEW.track_id); END;
+CREATE TRIGGER embeddings_logged_delete AFTER DELETE ON embeddings
+BEGIN INSERT INTO change_log (track_id) VALUES (OLD.track_id); END;
+CREATE TRIGGER tracks_logged_status AFTER UPDATE OF status ON tracks
+WHEN OLD.status <> NEW.status
+BEGIN INSERT INTO change_log (track_id) VALUES (NEW.id); END;
+CREATE TRIGGER tracks_logged_delete AFTER DELETE ON tracks
+BEGIN INSERT INTO change_log (track_id) VALUES (OLD.id); END;
+CREATE INDEX embeddings_space ON embeddings (space, track_id);
+CREATE INDEX text_values_name ON text_values (name);
+)sql"},
 };
 
 }  // namespace

@@ -34,6 +34,18 @@ Statement& Statement::BindNull(int index) {
   return *this;
 }
 
+Statement& Statement::BindBlob(int index, const void* data, size_t bytes) {
+  sqlite3_bind_blob64(stmt_, index, bytes == 0 ? "" : data, bytes, SQLITE_TRANSIENT);
+  return *this;
+}
+
+std::string_view Statement::Blob(int column) const {
+  const void* data = sqlite3_column_blob(stmt_, column);
+  const int bytes = sqlite3_column_bytes(stmt_, column);
+  if (data == nullptr || bytes <= 0) return {};
+  return {static_cast<const char*>(data), static_cast<size_t>(bytes)};
+}
+
 bool Statement::Step(Status* status) {
   if (!prepared_.ok()) {
     *status = prepared_;

@@ -26,6 +26,7 @@ class Statement {
   Statement& Bind(int index, double value);
   Statement& Bind(int index, std::string_view value);
   Statement& BindNull(int index);
+  Statement& BindBlob(int index, const void* data, size_t bytes);
 
   // Steps once: true when a row is available, false when done; errors in *status.
   bool Step(Status* status);
@@ -37,6 +38,8 @@ class Statement {
   double Real(int column) const;
   std::string Text(int column) const;
   bool IsNull(int column) const;
+  // Valid until the next Step() or Reset().
+  std::string_view Blob(int column) const;
 
  private:
   sqlite3* db_;

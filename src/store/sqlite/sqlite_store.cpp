@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sqlite/library_queries.h"
 #include "sqlite/migrations.h"
 #include "sqlite/sqlite_db.h"
 #include "timbre/core/clock.h"
@@ -339,6 +340,43 @@ FROM tracks)sql");
         "ORDER BY COUNT(*) DESC, error_reason",
         out.failures_by_reason));
     return out;
+  }
+
+  std::filesystem::path index_dir() const override { return path_ + ".index"; }
+
+  Result<std::vector<TrackNumbers>> NumbersOfTracksWithout(const std::string& space) override {
+    std::lock_guard lock(mu_);
+    return sqlite::NumbersOfTracksWithout(*db_, space);
+  }
+  Status PutEmbeddings(const std::vector<EmbeddingWrite>& rows) override {
+    std::lock_guard lock(mu_);
+    return sqlite::PutEmbeddings(*db_, rows);
+  }
+  Result<std::vector<StoredEmbedding>> LoadEmbeddings(const std::string& space,
+                                                      const std::vector<int64_t>* only) override {
+    std::lock_guard lock(mu_);
+    return sqlite::LoadEmbeddings(*db_, space, only);
+  }
+  Result<int64_t> LastChange() override {
+    std::lock_guard lock(mu_);
+    return sqlite::LastChange(*db_);
+  }
+  Result<std::vector<int64_t>> TracksChangedSince(int64_t change) override {
+    std::lock_guard lock(mu_);
+    return sqlite::TracksChangedSince(*db_, change);
+  }
+  Result<std::vector<int64_t>> SelectTracks(const TrackFilter& filter) override {
+    std::lock_guard lock(mu_);
+    return sqlite::SelectTracks(*db_, filter);
+  }
+  Result<std::vector<TrackSummary>> Summaries(const std::vector<int64_t>& ids) override {
+    std::lock_guard lock(mu_);
+    return sqlite::Summaries(*db_, ids);
+  }
+  Result<std::vector<TrackText>> TextOutputs(const std::string& analyzer,
+                                             const std::string& name) override {
+    std::lock_guard lock(mu_);
+    return sqlite::TextOutputs(*db_, analyzer, name);
   }
 
  private:

@@ -1,0 +1,327 @@
+#include "timbre/index/vector_index.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/index_io.h>
+#include <faiss/utils/distances.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <queue>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace timbre::index {
+namespace {
+
+constexpr char kMagic[8] = {'T', 'B', 'V', 'E', 'C', 'I', 'X', '1'};
+
+// Positions a search may return: live and, when filtering, allowed.
+struct BitmapSelector : faiss::IDSelector {
+  const std::vector<uint8_t>* bits = nullptr;
+  bool is_member(faiss::Index::idx_t id) const override {
+    return id >= 0 && static_cast<size_t>(id) < bits->size() && (*bits)[id] != 0;
+  }
+};
+
+template <typename T>
+bool WriteRaw(std::FILE* f, const T* data, size_t count) {
+  return count == 0 || std::fwrite(data, sizeof(T), count, f) == count;
+}
+template <typename T>
+bool ReadRaw(std::FILE* f, T* data, size_t count) {
+  return count == 0 || std::fread(data, sizeof(T), count, f) == count;
+}
+
+}  // namespace
+
+struct VectorIndex::Impl {
+  size_t dim = 0;
+  Metric metric = Metric::kL2;
+  IndexKind kind = IndexKind::kFlat;
+  IndexOptions options;
+  std::unique_ptr<faiss::Index> index;
+  std::vector<int64_t> keys;  // position -> key
+  std::vector<uint8_t> live;  // position -> 1 while not removed
+  std::unordered_map<int64_t, int64_t> position;
+  size_t live_count = 0;
+
+  const float* Data() const {
+    const faiss::Index* storage = index.get();
+    if (kind == IndexKind::kHnsw) storage = static_cast<const faiss::IndexHNSW*>(storage)->storage;
+    return static_cast<const faiss::IndexFlat*>(storage)->get_xb();
+  }
+  const float* Row(int64_t pos) const { return Data() + static_cast<size_t>(pos) * dim; }
+
+  // Smaller is nearer for both metrics.
+  float RawDistance(const float* q, int64_t pos) const {
+    return metric == Metric::kL2 ? faiss::fvec_L2sqr(q, Row(pos), dim)
+                                 : -faiss::fvec_inner_product(q, Row(pos), dim);
+  }
+  float Reported(float raw) const {
+    return metric == Metric::kL2 ? std::sqrt(std::max(raw, 0.0f)) : 1.0f + raw;
+  }
+  // FAISS reports L2 squared, or the inner product for cosine.
+  float FromFaiss(float d) const {
+    return metric == Metric::kL2 ? std::sqrt(std::max(d, 0.0f)) : 1.0f - d;
+  }
+
+  std::vector<float> Prepare(const float* v) const {
+    std::vector<float> out(v, v + dim);
+    if (metric == Metric::kCosine) faiss::fvec_renorm_L2(dim, 1, out.data());
+    return out;
+  }
+
+  void RebuildPositions() {
+    position.clear();
+    live_count = 0;
+    for (size_t p = 0; p < keys.size(); ++p) {
+      if (live[p]) {
+        position[keys[p]] = static_cast<int64_t>(p);
+        ++live_count;
+      }
+    }
+  }
+
+  std::vector<Neighbour> Exact(const float* q, size_t k,
+                               const std::vector<int64_t>* positions) const {
+    using Item = std::pair<float, int64_t>;  // raw distance, position; max-heap keeps the k best
+    std::priority_queue<Item> heap;
+    auto consider = [&](int64_t pos) {
+      const float d = RawDistance(q, pos);
+      if (heap.size() < k) {
+        heap.emplace(d, pos);
+      } else if (d < heap.top().first) {
+        heap.pop();
+        heap.emplace(d, pos);
+      }
+    };
+    if (positions != nullptr) {
+      for (int64_t pos : *positions) consider(pos);
+    } else {
+      for (size_t p = 0; p < keys.size(); ++p) {
+        if (live[p]) consider(static_cast<int64_t>(p));
+      }
+    }
+    std::vector<Neighbour> out(heap.size());
+    for (size_t i = out.size(); i-- > 0;) {
+      out[i] = {keys[heap.top().second], Reported(heap.top().first)};
+      heap.pop();
+    }
+    return out;
+  }
+};
+
+std::string_view MetricName(Metric m) { return m == Metric::kL2 ? "l2" : "cosine"; }
+
+std::optional<Metric> ParseMetric(std::string_view s) {
+  if (s == "l2") return Metric::kL2;
+  if (s == "cosine") return Metric::kCosine;
+  return std::nullopt;
+}
+
+std::string_view IndexKindName(IndexKind k) { return k == IndexKind::kFlat ? "flat" : "hnsw"; }
+
+VectorIndex::VectorIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VectorIndex::~VectorIndex() = default;
+
+IndexKind VectorIndex::KindFor(size_t count, const IndexOptions& options) {
+  return count < options.exact_below ? IndexKind::kFlat : IndexKind::kHnsw;
+}
+
+std::unique_ptr<VectorIndex> VectorIndex::Create(size_t dim, Metric metric, IndexKind kind,
+                                                 const IndexOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->dim = dim;
+  impl->metric = metric;
+  impl->kind = kind;
+  impl->options = options;
+  const faiss::MetricType fm =
+      metric == Metric::kL2 ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT;
+  const int d = static_cast<int>(dim);
+  if (kind == IndexKind::kFlat) {
+    impl->index = std::make_unique<faiss::IndexFlat>(d, fm);
+  } else {
+    auto hnsw = std::make_unique<faiss::IndexHNSWFlat>(d, options.hnsw_m, fm);
+    hnsw->hnsw.efConstruction = options.ef_construction;
+    impl->index = std::move(hnsw);
+  }
+  return std::unique_ptr<VectorIndex>(new VectorIndex(std::move(impl)));
+}
+
+size_t VectorIndex::dim() const { return impl_->dim; }
+Metric VectorIndex::metric() const { return impl_->metric; }
+IndexKind VectorIndex::kind() const { return impl_->kind; }
+size_t VectorIndex::size() const { return impl_->live_count; }
+size_t VectorIndex::tombstones() const { return impl_->keys.size() - impl_->live_count; }
+bool VectorIndex::Contains(int64_t key) const { return impl_->position.contains(key); }
+
+void VectorIndex::Add(std::span<const int64_t> keys, const float* vectors) {
+  if (keys.empty()) return;
+  Remove(keys);
+  std::vector<float> rows(vectors, vectors + keys.size() * impl_->dim);
+  if (impl_->metric == Metric::kCosine) {
+    faiss::fvec_renorm_L2(impl_->dim, keys.size(), rows.data());
+  }
+  const int64_t first = static_cast<int64_t>(impl_->keys.size());
+  impl_->index->add(static_cast<faiss::Index::idx_t>(keys.size()), rows.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    impl_->keys.push_back(keys[i]);
+    impl_->live.push_back(1);
+    impl_->position[keys[i]] = first + static_cast<int64_t>(i);
+    ++impl_->live_count;
+  }
+}
+
+void VectorIndex::Remove(std::span<const int64_t> keys) {
+  for (int64_t key : keys) {
+    auto it = impl_->position.find(key);
+    if (it == impl_->position.end()) continue;
+    impl_->live[it->second] = 0;
+    impl_->position.erase(it);
+    --impl_->live_count;
+  }
+}
+
+std::vector<float> VectorIndex::Vector(int64_t key) const {
+  auto it = impl_->position.find(key);
+  if (it == impl_->position.end()) return {};
+  const float* row = impl_->Row(it->second);
+  return {row, row + impl_->dim};
+}
+
+std::vector<int64_t> VectorIndex::Keys() const {
+  std::vector<int64_t> out;
+  out.reserve(impl_->live_count);
+  for (size_t p = 0; p < impl_->keys.size(); ++p) {
+    if (impl_->live[p]) out.push_back(impl_->keys[p]);
+  }
+  return out;
+}
+
+std::vector<Neighbour> VectorIndex::SearchExact(const float* query, size_t k,
+                                                const std::vector<int64_t>* allowed) const {
+  if (k == 0 || impl_->live_count == 0) return {};
+  const std::vector<float> q = impl_->Prepare(query);
+  if (allowed == nullptr) return impl_->Exact(q.data(), k, nullptr);
+  std::vector<int64_t> positions;
+  positions.reserve(allowed->size());
+  for (int64_t key : *allowed) {
+    auto it = impl_->position.find(key);
+    if (it != impl_->position.end()) positions.push_back(it->second);
+  }
+  std::sort(positions.begin(), positions.end());
+  positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+  return impl_->Exact(q.data(), k, &positions);
+}
+
+std::vector<Neighbour> VectorIndex::Search(const float* query, size_t k,
+                                           const std::vector<int64_t>* allowed,
+                                           int ef_search) const {
+  const Impl& m = *impl_;
+  if (k == 0 || m.live_count == 0) return {};
+  if (m.kind == IndexKind::kFlat) return SearchExact(query, k, allowed);
+
+  // The allowed positions as a bitmap; without a filter, only tombstones are excluded.
+  std::vector<uint8_t> bits;
+  size_t candidates = m.live_count;
+  if (allowed != nullptr) {
+    bits.assign(m.keys.size(), 0);
+    candidates = 0;
+    for (int64_t key : *allowed) {
+      auto it = m.position.find(key);
+      if (it != m.position.end() && !bits[it->second]) {
+        bits[it->second] = 1;
+        ++candidates;
+      }
+    }
+    const double fraction = static_cast<double>(candidates) / static_cast<double>(m.live_count);
+    if (candidates <= k || fraction < m.options.exact_fraction) {
+      return SearchExact(query, k, allowed);
+    }
+  }
+  const size_t want = std::min(k, candidates);
+  const std::vector<float> q = m.Prepare(query);
+  faiss::SearchParametersHNSW params;
+  params.efSearch =
+      std::max(ef_search > 0 ? ef_search : m.options.ef_search, 2 * static_cast<int>(k));
+  BitmapSelector selector;
+  if (allowed != nullptr) {
+    selector.bits = &bits;
+    params.sel = &selector;
+  } else if (m.live_count < m.keys.size()) {
+    selector.bits = &m.live;
+    params.sel = &selector;
+  }
+  std::vector<float> distances(k);
+  std::vector<faiss::Index::idx_t> labels(k, -1);
+  m.index->search(1, q.data(), static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data(),
+                  &params);
+  std::vector<Neighbour> out;
+  for (size_t i = 0; i < k; ++i) {
+    if (labels[i] < 0) break;
+    out.push_back({m.keys[labels[i]], m.FromFaiss(distances[i])});
+  }
+  if (out.size() < want) return SearchExact(query, k, allowed);
+  return out;
+}
+
+Status VectorIndex::Write(std::FILE* out) const {
+  const Impl& m = *impl_;
+  const uint64_t header[4] = {m.dim, m.metric == Metric::kL2 ? 0u : 1u,
+                              m.kind == IndexKind::kFlat ? 0u : 1u, m.keys.size()};
+  bool ok = WriteRaw(out, kMagic, sizeof(kMagic)) && WriteRaw(out, header, 4) &&
+            WriteRaw(out, m.keys.data(), m.keys.size()) &&
+            WriteRaw(out, m.live.data(), m.live.size());
+  if (!ok) return IoError("cannot write the vector index (disk full?)");
+  try {
+    faiss::write_index(m.index.get(), out);
+  } catch (const faiss::FaissException& e) {
+    return IoError(fmt::format("cannot write the vector index: {}", e.what()));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<VectorIndex>> VectorIndex::Read(std::FILE* in, const IndexOptions& options) {
+  char magic[sizeof(kMagic)];
+  uint64_t header[4];
+  if (!ReadRaw(in, magic, sizeof(magic)) || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0 ||
+      !ReadRaw(in, header, 4)) {
+    return Corrupt("not a timbre vector index");
+  }
+  if (header[0] == 0 || header[0] > 65536 || header[1] > 1 || header[2] > 1 ||
+      header[3] > (uint64_t{1} << 34)) {
+    return Corrupt("the vector index header is damaged");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->dim = header[0];
+  impl->metric = header[1] == 0 ? Metric::kL2 : Metric::kCosine;
+  impl->kind = header[2] == 0 ? IndexKind::kFlat : IndexKind::kHnsw;
+  impl->options = options;
+  impl->keys.resize(header[3]);
+  impl->live.resize(header[3]);
+  if (!ReadRaw(in, impl->keys.data(), impl->keys.size()) ||
+      !ReadRaw(in, impl->live.data(), impl->live.size())) {
+    return Corrupt("the vector index is truncated");
+  }
+  try {
+    impl->index.reset(faiss::read_index(in));
+  } catch (const faiss::FaissException& e) {
+    return Corrupt(fmt::format("the vector index is damaged: {}", e.what()));
+  }
+  const bool hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(impl->index.get()) != nullptr;
+  const bool flat = dynamic_cast<faiss::IndexFlat*>(impl->index.get()) != nullptr;
+  if ((impl->kind == IndexKind::kHnsw ? !hnsw : !flat) ||
+      static_cast<size_t>(impl->index->d) != impl->dim ||
+      static_cast<size_t>(impl->index->ntotal) != impl->keys.size()) {
+    return Corrupt("the vector index does not match its header");
+  }
+  impl->RebuildPositions();
+  return std::unique_ptr<VectorIndex>(new VectorIndex(std::move(impl)));
+}
+
+}  // namespace timbre::index
