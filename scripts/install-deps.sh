@@ -12,6 +12,8 @@ packages=(
   libebur128-dev libchromaprint-dev libxxhash-dev libfftw3-dev
   # storage
   libsqlite3-dev
+  # vectors: FAISS, with OpenBLAS behind the system BLAS (the reference BLAS is far slower)
+  libfaiss-dev libopenblas0-pthread
   # plumbing
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   # tests and benchmarks: GoogleTest, tools that make and inspect test audio and databases

@@ -54,17 +54,17 @@ class Lexer {
   Result<FilterOp> Operator() {
     SkipSpace();
     static constexpr std::pair<std::string_view, FilterOp> kOps[] = {
-        {"!=", FilterOp::kNe},     {"<=", FilterOp::kLe}, {">=", FilterOp::kGe},
-        {"=", FilterOp::kEq},      {"<", FilterOp::kLt},  {">", FilterOp::kGt},
-        {"~", FilterOp::kContains}};
+        {"!~", FilterOp::kLacks}, {"!=", FilterOp::kNe},     {"<=", FilterOp::kLe},
+        {">=", FilterOp::kGe},    {"=", FilterOp::kEq},      {"<", FilterOp::kLt},
+        {">", FilterOp::kGt},     {"~", FilterOp::kContains}};
     for (const auto& [text, op] : kOps) {
       if (text_.substr(pos_).starts_with(text)) {
         pos_ += text.size();
         return op;
       }
     }
-    return InvalidArgument(
-        fmt::format("expected an operator (= != < <= > >= ~) at \"{}\"", text_.substr(pos_, 20)));
+    return InvalidArgument(fmt::format("expected an operator (= != < <= > >= ~ !~) at \"{}\"",
+                                       text_.substr(pos_, 20)));
   }
 
   // A quoted string, or a bare word; `quoted` says which, so "'120'" stays text.
@@ -148,8 +148,8 @@ Status CheckOperator(const FilterCondition& c, bool is_text) {
     return InvalidArgument(fmt::format("{} compares text; use =, != or ~",
                                        c.analyzer.empty() ? c.name : c.analyzer + "." + c.name));
   }
-  if (!is_text && c.op == FilterOp::kContains) {
-    return InvalidArgument(fmt::format("~ needs a text field; {} is a number", c.name));
+  if (!is_text && (c.op == FilterOp::kContains || c.op == FilterOp::kLacks)) {
+    return InvalidArgument(fmt::format("~ and !~ need a text field; {} is a number", c.name));
   }
   return Status::Ok();
 }
@@ -172,6 +172,8 @@ std::string_view FilterOpText(FilterOp op) {
       return ">=";
     case FilterOp::kContains:
       return "~";
+    case FilterOp::kLacks:
+      return "!~";
   }
   return "=";
 }

@@ -3,7 +3,8 @@
 //
 //   where   := cond ( "and" cond )*
 //   cond    := field op value
-//   op      := "=" | "!=" | "<" | "<=" | ">" | ">=" | "~"   ("~": contains, case-insensitive)
+//   op      := "=" | "!=" | "<" | "<=" | ">" | ">=" | "~" | "!~"
+//              ("~" contains, "!~" does not contain; both ignore case)
 //   value   := number | 'text' | "text" | bare-word
 //
 // Fields: track columns (title, artist, album, album_artist, genre, year, duration, path,
@@ -22,7 +23,7 @@
 
 namespace timbre::store {
 
-enum class FilterOp { kEq, kNe, kLt, kLe, kGt, kGe, kContains };
+enum class FilterOp { kEq, kNe, kLt, kLe, kGt, kGe, kContains, kLacks };
 std::string_view FilterOpText(FilterOp op);
 
 struct FilterCondition {

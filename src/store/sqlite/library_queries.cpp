@@ -24,6 +24,7 @@ std::string_view SqlOp(FilterOp op) {
     case FilterOp::kGe:
       return ">=";
     case FilterOp::kContains:
+    case FilterOp::kLacks:
       return "=";  // handled apart
   }
   return "=";
@@ -33,6 +34,7 @@ std::string_view SqlOp(FilterOp op) {
 std::string Comparison(const std::string& lhs, const FilterCondition& c) {
   const bool text = std::holds_alternative<std::string>(c.value);
   if (c.op == FilterOp::kContains) return fmt::format("instr(lower({}), lower(?)) > 0", lhs);
+  if (c.op == FilterOp::kLacks) return fmt::format("instr(lower({}), lower(?)) = 0", lhs);
   return fmt::format("{} {} ?{}", lhs, SqlOp(c.op), text ? " COLLATE NOCASE" : "");
 }
 
@@ -56,8 +58,10 @@ std::string ConditionSql(const FilterCondition& c, std::vector<Param>& params) {
       params.push_back(c.value);
       // "key != 'A minor'" keeps tracks with no key at all.
       FilterCondition positive = c;
+      const bool negated = c.op == FilterOp::kNe || c.op == FilterOp::kLacks;
       if (c.op == FilterOp::kNe) positive.op = FilterOp::kEq;
-      return std::string(c.op == FilterOp::kNe ? "NOT " : "") +
+      if (c.op == FilterOp::kLacks) positive.op = FilterOp::kContains;
+      return std::string(negated ? "NOT " : "") +
              "EXISTS (SELECT 1 FROM text_values v JOIN analyses a ON a.id = v.analysis_id "
              "WHERE v.track_id = t.id AND a.analyzer = ? AND v.name = ? AND " +
              Comparison("v.value", positive) + ")";
