@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include "distance.h"
+
 namespace timbre::index {
 namespace {
 
@@ -59,8 +61,7 @@ struct VectorIndex::Impl {
 
   // Smaller is nearer for both metrics.
   float RawDistance(const float* q, int64_t pos) const {
-    return metric == Metric::kL2 ? faiss::fvec_L2sqr(q, Row(pos), dim)
-                                 : -faiss::fvec_inner_product(q, Row(pos), dim);
+    return metric == Metric::kL2 ? SquaredL2(q, Row(pos), dim) : -InnerProduct(q, Row(pos), dim);
   }
   float Reported(float raw) const {
     return metric == Metric::kL2 ? std::sqrt(std::max(raw, 0.0f)) : 1.0f + raw;

@@ -216,6 +216,8 @@ Result<TrackFilter> ParseFilter(std::string_view text) {
       is_text = Columns().at(c->name) == ValueKind::kText;
     } else if (c->target == Target::kTagScore) {
       is_text = false;
+    } else if (field == "bpm" || field == "loudness") {
+      is_text = false;  // numeric shortcuts: a word here is a mistake, not a text output
     } else if (c->target == Target::kDescriptor) {
       is_text = quoted || !ParseNumber(*raw).has_value();
       if (is_text) c->target = Target::kText;
