@@ -144,7 +144,7 @@ void AddDuplicatesCommand(CLI::App& app, GlobalOptions& global) {
       "Find the same recording stored more than once (other formats, bitrates, trims) by "
       "aligning Chromaprint fingerprints. Other performances of a piece are not duplicates.");
   cmd->add_option("--max-bit-error", args->max_bit_error,
-                  "largest share of differing fingerprint bits for a duplicate (default 0.25; "
+                  "largest share of differing fingerprint bits for a duplicate (default 0.15; "
                   "unrelated audio is near 0.5)")
       ->check(CLI::Range(0.0, 0.5));
   cmd->add_flag("--json", args->json, "print the groups as JSON");

@@ -248,8 +248,11 @@ std::vector<Neighbour> VectorIndex::Search(const float* query, size_t k,
   const size_t want = std::min(k, candidates);
   const std::vector<float> q = m.Prepare(query);
   faiss::SearchParametersHNSW params;
-  params.efSearch =
-      std::max(ef_search > 0 ? ef_search : m.options.ef_search, 2 * static_cast<int>(k));
+  // A larger graph needs a longer candidate list for the same recall (measured at 1M).
+  const int ef = ef_search > 0                          ? ef_search
+                 : m.live_count >= m.options.large_from ? m.options.ef_search_large
+                                                        : m.options.ef_search;
+  params.efSearch = std::max(ef, 2 * static_cast<int>(k));
   BitmapSelector selector;
   if (allowed != nullptr) {
     selector.bits = &bits;

@@ -33,6 +33,9 @@ struct IndexOptions {
   int hnsw_m = 32;             // graph degree
   int ef_construction = 80;
   int ef_search = 128;  // candidate list while searching; at least 2k is used
+  // From this many vectors on, ef_search_large: 128 gave recall@10 0.91 at 1M x 32.
+  size_t large_from = 200000;
+  int ef_search_large = 384;
   // An allowed set smaller than this fraction of the index is searched exactly.
   double exact_fraction = 0.05;
 };
