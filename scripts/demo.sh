@@ -15,3 +15,6 @@ if [ $# -eq 0 ]; then
 fi
 build/timbre scan "$@"
 build/timbre stats
+echo
+echo "Tracks that sound like track 1 (timbre similar 1):"
+build/timbre similar 1 -n 5 || true
