@@ -97,7 +97,12 @@ TEST(ResumeTest, KilledScanResumesToTheSameStore) {
   const auto resumed = RunCommand(testing::TimbreBinary() + " --db " + ShellQuote(killed_db) +
                                   " scan --json --jobs 2 " + ShellQuote(lib.string()));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  const auto summary = nlohmann::json::parse(resumed.output.substr(resumed.output.rfind("{\"")));
+  // The summary is the last JSON line.
+  const std::string& out = resumed.output;
+  const size_t last = out.rfind('\n', out.size() >= 2 ? out.size() - 2 : 0);
+  const auto summary = nlohmann::json::parse(out.substr(last == std::string::npos ? 0 : last + 1));
+  ASSERT_EQ(summary["event"], "summary");
+  EXPECT_TRUE(summary["index"]["ok"].get<bool>());
   // Every track committed before the kill is kept, not analysed again.
   EXPECT_GE(summary["unchanged"].get<int>(), committed);
   EXPECT_EQ(summary["added"].get<int>() + summary["unchanged"].get<int>(), kFiles);
