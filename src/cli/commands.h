@@ -37,8 +37,8 @@ std::string StoreUrl(const GlobalOptions& global);
 // A number that is also an existing file's name is taken as the file.
 Result<int64_t> ResolveTrack(store::Store& store, const std::string& arg);
 
-// The exit code for a failed status: 2 when the input was at fault, else 1.
-int ExitCodeFor(const Status& status);
+// Prints a failed status and returns its exit code: 2 when the input was at fault, else 1.
+int FailWith(const Status& status);
 
 // Prints "timbre: message" to stderr and returns the exit code for it.
 int Fail(const std::string& message, int code = 1);

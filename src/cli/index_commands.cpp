@@ -31,8 +31,9 @@ int RunIndex(const IndexArgs& args, const GlobalOptions& global) {
     std::filesystem::remove(path, ec);
   }
   index::SyncReport report;
-  auto space = index::SpaceIndex::Open(**store, args.space, {}, &report);
-  if (!space.ok()) return Fail(space.status().message(), ExitCodeFor(space.status()));
+  auto space =
+      index::SpaceIndex::Open(**store, args.space, index::SyncMode::kDeriveMissing, {}, &report);
+  if (!space.ok()) return FailWith(space.status());
   const auto& spec = (*space)->spec();
   if (args.json) {
     nlohmann::json j{{"space", report.space},
@@ -76,7 +77,7 @@ int RunDuplicates(const DuplicatesArgs& args, const GlobalOptions& global) {
   index::DuplicateOptions options;
   options.max_bit_error = args.max_bit_error;
   auto report = index::FindDuplicates(**store, options);
-  if (!report.ok()) return Fail(report.status().message(), ExitCodeFor(report.status()));
+  if (!report.ok()) return FailWith(report.status());
   std::vector<int64_t> all;
   for (const auto& g : report->groups) all.insert(all.end(), g.tracks.begin(), g.tracks.end());
   auto summaries = (*store)->Summaries(all);

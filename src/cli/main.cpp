@@ -38,10 +38,10 @@ Result<int64_t> ResolveTrack(store::Store& store, const std::string& arg) {
   return **found;
 }
 
-int ExitCodeFor(const Status& status) {
-  return status.code() == StatusCode::kInvalidArgument || status.code() == StatusCode::kNotFound
-             ? 2
-             : 1;
+int FailWith(const Status& status) {
+  const bool input =
+      status.code() == StatusCode::kInvalidArgument || status.code() == StatusCode::kNotFound;
+  return Fail(status.message(), input ? 2 : 1);
 }
 
 int Fail(const std::string& message, int code) {

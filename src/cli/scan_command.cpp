@@ -97,7 +97,8 @@ int RunScan(const ScanArgs& args, const GlobalOptions& global) {
   const jobs::ScanSummary& s = *summary;
   // The similarity index follows the scan, so the first `similar` needs no build step.
   index::SyncReport index_report;
-  auto space = index::SpaceIndex::Open(**store, index::kTimbreV1Space, {}, &index_report);
+  auto space = index::SpaceIndex::Open(**store, index::kTimbreV1Space,
+                                       index::SyncMode::kDeriveMissing, {}, &index_report);
   if (!space.ok()) {
     std::fprintf(stderr, "timbre: warning: the similarity index was not updated: %s\n",
                  space.status().message().c_str());
@@ -136,12 +137,11 @@ int RunScan(const ScanArgs& args, const GlobalOptions& global) {
         s.seconds > 0 ? s.audio_seconds / s.seconds : 0.0, s.audio_seconds, s.albums_updated,
         SanitizeUtf8((*store)->description()).c_str());
     if (space.ok()) {
+      const std::string how = index_report.rebuilt
+                                  ? "built: " + index_report.rebuild_reason
+                                  : fmt::format("{} changes applied", index_report.applied);
       std::printf("similarity index: %s, %zu tracks (%s, %.2f s)\n", index_report.space.c_str(),
-                  index_report.vectors,
-                  index_report.rebuilt
-                      ? ("built: " + index_report.rebuild_reason).c_str()
-                      : fmt::format("{} changes applied", index_report.applied).c_str(),
-                  index_report.seconds);
+                  index_report.vectors, how.c_str(), index_report.seconds);
     }
     if (s.failed > 0) std::printf("see failures with: timbre stats\n");
   }

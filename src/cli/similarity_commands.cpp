@@ -96,11 +96,13 @@ Result<Context> OpenContext(const GlobalOptions& global, const PlaylistArgs& arg
   auto store = store::OpenStore(StoreUrl(global));
   if (!store.ok()) return store.status();
   c.store = std::move(store).value();
-  auto space = index::SpaceIndex::Open(*c.store, args.space);
+  auto space = index::SpaceIndex::Open(*c.store, args.space, index::SyncMode::kReadOnly);
   if (!space.ok()) return space.status();
   if ((*space)->vectors().size() == 0) {
     return NotFound(
-        fmt::format("the {} space is empty: scan a library first (timbre scan DIR)", args.space));
+        fmt::format("the {} space is empty: scan a library first (timbre scan DIR, or timbre index "
+                    "for a library scanned by an older timbre)",
+                    args.space));
   }
   c.space = std::move(space).value();
   return c;
@@ -127,9 +129,9 @@ struct SimilarArgs {
 
 int RunSimilar(const SimilarArgs& args, const GlobalOptions& global) {
   auto c = OpenContext(global, args.playlist);
-  if (!c.ok()) return Fail(c.status().message(), ExitCodeFor(c.status()));
+  if (!c.ok()) return FailWith(c.status());
   auto seed = ResolveTrack(*c->store, args.track);
-  if (!seed.ok()) return Fail(seed.status().message(), ExitCodeFor(seed.status()));
+  if (!seed.ok()) return FailWith(seed.status());
   index::SimilarRequest request;
   request.seed = *seed;
   request.count = args.count;
@@ -137,7 +139,7 @@ int RunSimilar(const SimilarArgs& args, const GlobalOptions& global) {
   request.exclude_same_artist = args.exclude_artist;
   request.exclude_same_album = args.exclude_album;
   auto entries = index::SimilarTracks(*c->store, *c->space, request);
-  if (!entries.ok()) return Fail(entries.status().message(), ExitCodeFor(entries.status()));
+  if (!entries.ok()) return FailWith(entries.status());
   PrintPlaylist(*entries, args.playlist, {{"seed", *seed}});
   return 0;
 }
@@ -152,9 +154,9 @@ struct MixArgs {
 
 int RunMix(const MixArgs& args, const GlobalOptions& global) {
   auto c = OpenContext(global, args.playlist);
-  if (!c.ok()) return Fail(c.status().message(), ExitCodeFor(c.status()));
+  if (!c.ok()) return FailWith(c.status());
   auto seeds = ResolveTracks(*c->store, args.tracks);
-  if (!seeds.ok()) return Fail(seeds.status().message(), ExitCodeFor(seeds.status()));
+  if (!seeds.ok()) return FailWith(seeds.status());
   index::MixRequest request;
   request.seeds = *seeds;
   request.count = args.count;
@@ -162,7 +164,7 @@ int RunMix(const MixArgs& args, const GlobalOptions& global) {
   request.filter = c->filter;
   request.artist_window = args.artist_window;
   auto entries = index::MixTracks(*c->store, *c->space, request);
-  if (!entries.ok()) return Fail(entries.status().message(), ExitCodeFor(entries.status()));
+  if (!entries.ok()) return FailWith(entries.status());
   double total = 0.0;
   for (const auto& e : *entries) total += e.track.duration;
   PrintPlaylist(*entries, args.playlist, {{"seeds", *seeds}, {"duration", total}});
@@ -178,16 +180,16 @@ struct PathArgs {
 
 int RunPath(const PathArgs& args, const GlobalOptions& global) {
   auto c = OpenContext(global, args.playlist);
-  if (!c.ok()) return Fail(c.status().message(), ExitCodeFor(c.status()));
+  if (!c.ok()) return FailWith(c.status());
   auto ends = ResolveTracks(*c->store, {args.from, args.to});
-  if (!ends.ok()) return Fail(ends.status().message(), ExitCodeFor(ends.status()));
+  if (!ends.ok()) return FailWith(ends.status());
   index::PathRequest request;
   request.from = (*ends)[0];
   request.to = (*ends)[1];
   request.steps = args.steps;
   request.filter = c->filter;
   auto entries = index::PathTracks(*c->store, *c->space, request);
-  if (!entries.ok()) return Fail(entries.status().message(), ExitCodeFor(entries.status()));
+  if (!entries.ok()) return FailWith(entries.status());
   PrintPlaylist(*entries, args.playlist, {{"from", request.from}, {"to", request.to}});
   return 0;
 }

@@ -202,13 +202,10 @@ Result<bool> ApplyChanges(store::Store& store, Loaded& loaded, int64_t last_chan
   auto rows = store.LoadEmbeddings(loaded.meta.space, &changed.value());
   if (!rows.ok()) return rows.status();
   loaded.vectors->Remove(*changed);
+  // A normalised space's raw vectors have the index's dimension too (one scale per feature).
   for (const auto& r : *rows) {
-    if (r.vector.size() !=
-        (loaded.meta.library_normalised ? loaded.meta.scaler.dim() : loaded.vectors->dim())) {
-      continue;
-    }
+    if (r.vector.size() != loaded.vectors->dim()) continue;
     const auto v = Prepared(loaded.meta, r.vector);
-    if (v.size() != loaded.vectors->dim()) continue;
     const int64_t key = r.track_id;
     loaded.vectors->Add(std::span<const int64_t>(&key, 1), v.data());
   }
@@ -266,7 +263,7 @@ Result<size_t> DeriveTimbreV1Vectors(store::Store& store) {
 }
 
 Result<std::unique_ptr<SpaceIndex>> SpaceIndex::Open(store::Store& store, const std::string& space,
-                                                     const IndexOptions& options,
+                                                     SyncMode mode, const IndexOptions& options,
                                                      SyncReport* report) {
   const auto started = std::chrono::steady_clock::now();
   SyncReport local;
@@ -274,7 +271,7 @@ Result<std::unique_ptr<SpaceIndex>> SpaceIndex::Open(store::Store& store, const 
   r = SyncReport{};
   r.space = space;
   const SpaceSpec spec = DescribeSpace(space);
-  if (space == kTimbreV1Space) {
+  if (space == kTimbreV1Space && mode == SyncMode::kDeriveMissing) {
     auto derived = DeriveTimbreV1Vectors(store);
     if (!derived.ok()) return derived.status();
     r.derived = *derived;

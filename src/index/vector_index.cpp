@@ -66,10 +66,8 @@ struct VectorIndex::Impl {
   float Reported(float raw) const {
     return metric == Metric::kL2 ? std::sqrt(std::max(raw, 0.0f)) : 1.0f + raw;
   }
-  // FAISS reports L2 squared, or the inner product for cosine.
-  float FromFaiss(float d) const {
-    return metric == Metric::kL2 ? std::sqrt(std::max(d, 0.0f)) : 1.0f - d;
-  }
+  // FAISS reports L2 squared, or the inner product (not its negation) for cosine.
+  float FromFaiss(float d) const { return Reported(metric == Metric::kL2 ? d : -d); }
 
   std::vector<float> Prepare(const float* v) const {
     std::vector<float> out(v, v + dim);

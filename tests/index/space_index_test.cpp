@@ -59,8 +59,9 @@ class SpaceIndexTest : public ::testing::Test {
     for (int i = 0; i < tracks; ++i) ids_.push_back(AddTrack(i, i % styles));
   }
 
-  std::unique_ptr<SpaceIndex> Open(SyncReport* report = nullptr) {
-    auto space = SpaceIndex::Open(*store_, kTimbreV1Space, {}, report);
+  std::unique_ptr<SpaceIndex> Open(SyncReport* report = nullptr,
+                                   SyncMode mode = SyncMode::kDeriveMissing) {
+    auto space = SpaceIndex::Open(*store_, kTimbreV1Space, mode, {}, report);
     EXPECT_TRUE(space.ok()) << space.status().ToString();
     return space.ok() ? std::move(space).value() : nullptr;
   }
@@ -101,6 +102,15 @@ TEST_F(SpaceIndexTest, BuildsOnceThenFollowsChanges) {
   auto near = space->Similar(added, 5);
   ASSERT_TRUE(near.ok());
   for (const auto& n : *near) EXPECT_EQ(style_[n.key], 1) << n.key;
+
+  // A query follows the log but derives nothing; the next writer does.
+  const int64_t later = AddTrack(101, 2);
+  space = Open(&r, SyncMode::kReadOnly);
+  EXPECT_EQ(r.derived, 0u);
+  EXPECT_FALSE(space->Contains(later));
+  space = Open(&r);
+  EXPECT_EQ(r.derived, 1u);
+  EXPECT_TRUE(space->Contains(later));
 }
 
 TEST_F(SpaceIndexTest, DamagedIndexFileIsRebuilt) {

@@ -4,8 +4,10 @@
 // was written (vectors added or replaced, tracks gone), and rebuilds from the store when the
 // file is missing, damaged, from another format, or has drifted too far (many tombstones,
 // the library grew past the exact-search size, or — for library-normalised spaces — the
-// library's size moved by a quarter since the normalisation was fitted). For `timbre-v1` it
-// first derives the vectors of tracks that have none from their stored descriptors.
+// library's size moved by a quarter since the normalisation was fitted). Writers (scan,
+// `timbre index`) open with kDeriveMissing: for `timbre-v1` they first derive the vectors of
+// tracks that have none from their stored descriptors. Queries open with kReadOnly and skip
+// that search of the whole store.
 //
 // Thread safety: an opened SpaceIndex is read-only; its const methods may run on any thread.
 #pragma once
@@ -43,10 +45,12 @@ struct SyncReport {
   double seconds = 0.0;
 };
 
+enum class SyncMode { kDeriveMissing, kReadOnly };
+
 class SpaceIndex {
  public:
   static Result<std::unique_ptr<SpaceIndex>> Open(store::Store& store, const std::string& space,
-                                                  const IndexOptions& options = {},
+                                                  SyncMode mode, const IndexOptions& options = {},
                                                   SyncReport* report = nullptr);
 
   const SpaceSpec& spec() const { return spec_; }

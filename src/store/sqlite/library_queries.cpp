@@ -9,33 +9,13 @@ namespace {
 
 using Param = std::variant<double, std::string>;
 
-std::string_view SqlOp(FilterOp op) {
-  switch (op) {
-    case FilterOp::kEq:
-      return "=";
-    case FilterOp::kNe:
-      return "<>";
-    case FilterOp::kLt:
-      return "<";
-    case FilterOp::kLe:
-      return "<=";
-    case FilterOp::kGt:
-      return ">";
-    case FilterOp::kGe:
-      return ">=";
-    case FilterOp::kContains:
-    case FilterOp::kLacks:
-      return "=";  // handled apart
-  }
-  return "=";
-}
-
 // "lhs op ?" for a value; text compares without regard to case, `~` is a substring test.
 std::string Comparison(const std::string& lhs, const FilterCondition& c) {
   const bool text = std::holds_alternative<std::string>(c.value);
   if (c.op == FilterOp::kContains) return fmt::format("instr(lower({}), lower(?)) > 0", lhs);
   if (c.op == FilterOp::kLacks) return fmt::format("instr(lower({}), lower(?)) = 0", lhs);
-  return fmt::format("{} {} ?{}", lhs, SqlOp(c.op), text ? " COLLATE NOCASE" : "");
+  // The comparison operators are spelled as in SQL (SQLite and PostgreSQL both take !=).
+  return fmt::format("{} {} ?{}", lhs, FilterOpText(c.op), text ? " COLLATE NOCASE" : "");
 }
 
 // One WHERE term per condition; its parameters are appended to `params` in order.
