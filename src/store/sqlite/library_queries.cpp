@@ -18,7 +18,9 @@ std::string Comparison(const std::string& lhs, const FilterCondition& c) {
   return fmt::format("{} {} ?{}", lhs, FilterOpText(c.op), text ? " COLLATE NOCASE" : "");
 }
 
-// One WHERE term per condition; its parameters are appended to `params` in order.
+// One WHERE term per condition; its parameters are appended to `params` in order. Output
+// and tag conditions are uncorrelated `IN (subquery)` terms: SQLite runs each once through
+// the (name, value) index, where a correlated EXISTS rescanned it for every track.
 std::string ConditionSql(const FilterCondition& c, std::vector<Param>& params) {
   using Target = FilterCondition::Target;
   switch (c.target) {
@@ -29,8 +31,8 @@ std::string ConditionSql(const FilterCondition& c, std::vector<Param>& params) {
       params.push_back(c.analyzer);
       params.push_back(c.name);
       params.push_back(c.value);
-      return "EXISTS (SELECT 1 FROM descriptors d JOIN analyses a ON a.id = d.analysis_id "
-             "WHERE d.track_id = t.id AND a.analyzer = ? AND d.name = ? AND " +
+      return "t.id IN (SELECT d.track_id FROM descriptors d JOIN analyses a ON a.id = "
+             "d.analysis_id WHERE a.analyzer = ? AND d.name = ? AND " +
              Comparison("d.value", c) + ")";
     case Target::kText: {
       params.push_back(c.analyzer);
@@ -41,20 +43,20 @@ std::string ConditionSql(const FilterCondition& c, std::vector<Param>& params) {
       const bool negated = c.op == FilterOp::kNe || c.op == FilterOp::kLacks;
       if (c.op == FilterOp::kNe) positive.op = FilterOp::kEq;
       if (c.op == FilterOp::kLacks) positive.op = FilterOp::kContains;
-      return std::string(negated ? "NOT " : "") +
-             "EXISTS (SELECT 1 FROM text_values v JOIN analyses a ON a.id = v.analysis_id "
-             "WHERE v.track_id = t.id AND a.analyzer = ? AND v.name = ? AND " +
+      return std::string(negated ? "t.id NOT IN" : "t.id IN") +
+             " (SELECT v.track_id FROM text_values v JOIN analyses a ON a.id = v.analysis_id "
+             "WHERE a.analyzer = ? AND v.name = ? AND " +
              Comparison("v.value", positive) + ")";
     }
     case Target::kTagScore:
       params.push_back(c.name);
       params.push_back(c.value);
-      return "EXISTS (SELECT 1 FROM tags g WHERE g.track_id = t.id AND g.name = ? AND " +
+      return "t.id IN (SELECT g.track_id FROM tags g WHERE g.name = ? AND " +
              Comparison("g.score", c) + ")";
     case Target::kHasTag:
       params.push_back(c.value);
-      return std::string(c.op == FilterOp::kNe ? "NOT " : "") +
-             "EXISTS (SELECT 1 FROM tags g WHERE g.track_id = t.id AND g.name = ?)";
+      return std::string(c.op == FilterOp::kNe ? "t.id NOT IN" : "t.id IN") +
+             " (SELECT g.track_id FROM tags g WHERE g.name = ?)";
   }
   return "1";
 }
