@@ -176,8 +176,8 @@ Result<Loaded> Rebuild(store::Store& store, const SpaceSpec& spec, int64_t last_
     }
     meta.scaler = FeatureScaler::Fit(raw, TimbreV1Weights());
   }
-  auto vectors =
-      VectorIndex::Create(dim, spec.metric, VectorIndex::KindFor(rows->size(), options), options);
+  auto vectors = VectorIndex::Create(dim, spec.metric,
+                                     VectorIndex::KindFor(rows->size(), dim, options), options);
   std::vector<int64_t> keys;
   std::vector<float> data;
   keys.reserve(rows->size());
@@ -217,7 +217,7 @@ Result<bool> ApplyChanges(store::Store& store, Loaded& loaded, int64_t last_chan
 std::string DriftReason(const Loaded& loaded, const IndexOptions& options) {
   const VectorIndex& v = *loaded.vectors;
   if (v.tombstones() > v.size() / 5 + 16) return "many removed vectors";
-  if (v.kind() != VectorIndex::KindFor(v.size(), options))
+  if (v.kind() != VectorIndex::KindFor(v.size(), v.dim(), options))
     return "size crossed the exact-search threshold";
   if (loaded.meta.library_normalised) {
     const double fitted = static_cast<double>(loaded.meta.scaler.fitted_rows);

@@ -128,8 +128,8 @@ std::string_view IndexKindName(IndexKind k) { return k == IndexKind::kFlat ? "fl
 VectorIndex::VectorIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 VectorIndex::~VectorIndex() = default;
 
-IndexKind VectorIndex::KindFor(size_t count, const IndexOptions& options) {
-  return count < options.exact_below ? IndexKind::kFlat : IndexKind::kHnsw;
+IndexKind VectorIndex::KindFor(size_t count, size_t dim, const IndexOptions& options) {
+  return count * dim < options.exact_below_cells ? IndexKind::kFlat : IndexKind::kHnsw;
 }
 
 std::unique_ptr<VectorIndex> VectorIndex::Create(size_t dim, Metric metric, IndexKind kind,

@@ -48,9 +48,10 @@ std::vector<int64_t> Keys(size_t n, int64_t first = 1) {
   return k;
 }
 
-IndexOptions HnswFrom(size_t count) {
+// Options that choose HNSW from `cells` (vectors × dimensions) on.
+IndexOptions HnswFrom(size_t cells) {
   IndexOptions o;
-  o.exact_below = count;
+  o.exact_below_cells = cells;
   return o;
 }
 

@@ -19,8 +19,9 @@ std::string Comparison(const std::string& lhs, const FilterCondition& c) {
 }
 
 // One WHERE term per condition; its parameters are appended to `params` in order. Output
-// and tag conditions are uncorrelated `IN (subquery)` terms: SQLite runs each once through
-// the (name, value) index, where a correlated EXISTS rescanned it for every track.
+// and tag conditions are uncorrelated `IN (subquery)` terms that SQLite runs once each
+// through covering indexes (a correlated EXISTS rescanned an index for every track: 10k
+// tracks took minutes); at 100k tracks a BPM range over a fifth of them takes ~0.17 s.
 std::string ConditionSql(const FilterCondition& c, std::vector<Param>& params) {
   using Target = FilterCondition::Target;
   switch (c.target) {
@@ -31,8 +32,8 @@ std::string ConditionSql(const FilterCondition& c, std::vector<Param>& params) {
       params.push_back(c.analyzer);
       params.push_back(c.name);
       params.push_back(c.value);
-      return "t.id IN (SELECT d.track_id FROM descriptors d JOIN analyses a ON a.id = "
-             "d.analysis_id WHERE a.analyzer = ? AND d.name = ? AND " +
+      return "t.id IN (SELECT d.track_id FROM descriptors d WHERE d.analysis_id IN (SELECT id "
+             "FROM analyses WHERE analyzer = ?) AND d.name = ? AND " +
              Comparison("d.value", c) + ")";
     case Target::kText: {
       params.push_back(c.analyzer);
@@ -175,13 +176,15 @@ Result<std::vector<int64_t>> SelectTracks(Database& db, const TrackFilter& filte
   return out;
 }
 
+// Outputs are reached from the track's analysis (two primary-key lookups); asked by output
+// name first, SQLite would walk every track's BPM through the filter index.
 Result<std::vector<TrackSummary>> Summaries(Database& db, const std::vector<int64_t>& ids) {
   Statement s(db.handle(), R"sql(
 SELECT t.id, t.path, t.title, t.artist, t.album, t.album_artist, t.album_key, t.duration,
-  (SELECT d.value FROM descriptors d JOIN analyses a ON a.id = d.analysis_id
-   WHERE d.track_id = t.id AND a.analyzer = 'rhythm' AND d.name = 'bpm'),
-  (SELECT v.value FROM text_values v JOIN analyses a ON a.id = v.analysis_id
-   WHERE v.track_id = t.id AND a.analyzer = 'tonal' AND v.name = 'key')
+  (SELECT d.value FROM analyses a JOIN descriptors d ON d.analysis_id = a.id AND d.name = 'bpm'
+   WHERE a.track_id = t.id AND a.analyzer = 'rhythm'),
+  (SELECT v.value FROM analyses a JOIN text_values v ON v.analysis_id = a.id AND v.name = 'key'
+   WHERE a.track_id = t.id AND a.analyzer = 'tonal')
 FROM tracks t WHERE t.id = ?1)sql");
   std::vector<TrackSummary> out;
   out.reserve(ids.size());

@@ -126,6 +126,11 @@ BEGIN INSERT INTO change_log (track_id) VALUES (NEW.id); END;
 CREATE TRIGGER tracks_logged_delete AFTER DELETE ON tracks
 BEGIN INSERT INTO change_log (track_id) VALUES (OLD.id); END;
 CREATE INDEX embeddings_space ON embeddings (space, track_id);
+-- Filters on outputs (`--where "bpm > 120"`) read these two indexes only: the output's rows
+-- by name and value with their ids, and the analyses of one analyzer.
+DROP INDEX descriptors_name_value;
+CREATE INDEX descriptors_filter ON descriptors (name, value, analysis_id, track_id);
+CREATE INDEX analyses_analyzer ON analyses (analyzer, id);
 CREATE INDEX text_values_name ON text_values (name);
 )sql"},
 };
