@@ -75,6 +75,15 @@ struct VectorIndex::Impl {
     return out;
   }
 
+  // The candidate list HNSW searches with; FAISS takes at least k. A larger graph needs a
+  // longer list for the same recall. Set while the index is being changed, never by a search,
+  // so that searches may run on many threads.
+  void TuneSearch() {
+    if (kind != IndexKind::kHnsw) return;
+    static_cast<faiss::IndexHNSW*>(index.get())->hnsw.efSearch =
+        live_count >= options.large_from ? options.ef_search_large : options.ef_search;
+  }
+
   void RebuildPositions() {
     position.clear();
     live_count = 0;
@@ -149,6 +158,7 @@ std::unique_ptr<VectorIndex> VectorIndex::Create(size_t dim, Metric metric, Inde
     hnsw->hnsw.efConstruction = options.ef_construction;
     impl->index = std::move(hnsw);
   }
+  impl->TuneSearch();
   return std::unique_ptr<VectorIndex>(new VectorIndex(std::move(impl)));
 }
 
@@ -174,6 +184,7 @@ void VectorIndex::Add(std::span<const int64_t> keys, const float* vectors) {
     impl_->position[keys[i]] = first + static_cast<int64_t>(i);
     ++impl_->live_count;
   }
+  impl_->TuneSearch();
 }
 
 void VectorIndex::Remove(std::span<const int64_t> keys) {
@@ -219,8 +230,7 @@ std::vector<Neighbour> VectorIndex::SearchExact(const float* query, size_t k,
 }
 
 std::vector<Neighbour> VectorIndex::Search(const float* query, size_t k,
-                                           const std::vector<int64_t>* allowed,
-                                           int ef_search) const {
+                                           const std::vector<int64_t>* allowed) const {
   const Impl& m = *impl_;
   if (k == 0 || m.live_count == 0) return {};
   if (m.kind == IndexKind::kFlat) return SearchExact(query, k, allowed);
@@ -245,12 +255,9 @@ std::vector<Neighbour> VectorIndex::Search(const float* query, size_t k,
   }
   const size_t want = std::min(k, candidates);
   const std::vector<float> q = m.Prepare(query);
+  // Only the selector travels in the parameters: FAISS 1.7.3 reads efSearch from the index
+  // itself (TuneSearch), not from SearchParametersHNSW.
   faiss::SearchParametersHNSW params;
-  // A larger graph needs a longer candidate list for the same recall (measured at 1M).
-  const int ef = ef_search > 0                          ? ef_search
-                 : m.live_count >= m.options.large_from ? m.options.ef_search_large
-                                                        : m.options.ef_search;
-  params.efSearch = std::max(ef, 2 * static_cast<int>(k));
   BitmapSelector selector;
   if (allowed != nullptr) {
     selector.bits = &bits;
@@ -323,6 +330,7 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Read(std::FILE* in, const Inde
     return Corrupt("the vector index does not match its header");
   }
   impl->RebuildPositions();
+  impl->TuneSearch();
   return std::unique_ptr<VectorIndex>(new VectorIndex(std::move(impl)));
 }
 
