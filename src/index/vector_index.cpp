@@ -187,6 +187,17 @@ void VectorIndex::Add(std::span<const int64_t> keys, const float* vectors) {
   impl_->TuneSearch();
 }
 
+void VectorIndex::SetSearchBreadth(int ef) {
+  impl_->options.ef_search = ef;
+  impl_->options.ef_search_large = ef;
+  impl_->TuneSearch();
+}
+
+int VectorIndex::search_breadth() const {
+  if (impl_->kind != IndexKind::kHnsw) return 0;
+  return static_cast<const faiss::IndexHNSW*>(impl_->index.get())->hnsw.efSearch;
+}
+
 void VectorIndex::Remove(std::span<const int64_t> keys) {
   for (int64_t key : keys) {
     auto it = impl_->position.find(key);

@@ -68,6 +68,10 @@ class VectorIndex {
   size_t tombstones() const;
   bool Contains(int64_t key) const;
 
+  // The HNSW candidate list from now on, whatever the size (for tuning and benchmarks).
+  void SetSearchBreadth(int ef);
+  int search_breadth() const;  // 0 for exact search
+
   // Adds `keys.size()` row-major vectors; a key already present is replaced.
   void Add(std::span<const int64_t> keys, const float* vectors);
   void Remove(std::span<const int64_t> keys);
