@@ -29,6 +29,7 @@ using File = std::unique_ptr<std::FILE, FileCloser>;
 
 // What the file says about its index, besides the vectors.
 struct Meta {
+  std::string store_id;  // the database the index was built from
   std::string space;
   Metric metric = Metric::kL2;
   bool library_normalised = false;
@@ -51,6 +52,7 @@ std::vector<float> TimbreV1Weights() {
 
 json MetaJson(const Meta& m) {
   return json{{"format", kFormat},
+              {"store_id", m.store_id},
               {"space", m.space},
               {"metric", MetricName(m.metric)},
               {"library_normalised", m.library_normalised},
@@ -68,6 +70,7 @@ Result<Meta> ParseMeta(const std::string& text) {
   try {
     if (j.at("format").get<int>() != kFormat) return Unsupported("index format changed");
     Meta m;
+    m.store_id = j.at("store_id").get<std::string>();
     m.space = j.at("space").get<std::string>();
     auto metric = ParseMetric(j.at("metric").get<std::string>());
     if (!metric) return Corrupt("unknown metric in the index metadata");
@@ -162,6 +165,7 @@ Result<Loaded> Rebuild(store::Store& store, const SpaceSpec& spec, int64_t last_
   auto rows = store.LoadEmbeddings(spec.name);
   if (!rows.ok()) return rows.status();
   Meta meta;
+  meta.store_id = store.instance_id();
   meta.space = spec.name;
   meta.metric = spec.metric;
   meta.library_normalised = spec.library_normalised;
@@ -288,6 +292,10 @@ Result<std::unique_ptr<SpaceIndex>> SpaceIndex::Open(store::Store& store, const 
     r.rebuild_reason = loaded.status().code() == StatusCode::kNotFound
                            ? "no index yet"
                            : fmt::format("unreadable index ({})", loaded.status().message());
+  } else if (loaded->meta.store_id != store.instance_id()) {
+    // The change numbers of another database say nothing about this one.
+    r.rebuilt = true;
+    r.rebuild_reason = "the index belongs to another database";
   } else if (loaded->meta.space != space || loaded->meta.metric != spec.metric ||
              loaded->meta.library_normalised != spec.library_normalised) {
     r.rebuilt = true;

@@ -126,6 +126,29 @@ TEST_F(SpaceIndexTest, DamagedIndexFileIsRebuilt) {
   EXPECT_EQ(space->vectors().size(), 12u);
 }
 
+TEST_F(SpaceIndexTest, IndexOfADeletedDatabaseIsNotReused) {
+  AddLibrary(12, 3);
+  ASSERT_TRUE(Open());
+  // The database goes and a new one takes its path; the index folder stays behind. The new
+  // store logs as many changes, so only the database's identity tells the two apart.
+  store_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path() + suffix);
+  SetUp();
+  style_.clear();
+  ids_.clear();
+  AddLibrary(12, 2);
+  SyncReport r;
+  auto space = Open(&r);
+  ASSERT_TRUE(space);
+  EXPECT_TRUE(r.rebuilt);
+  EXPECT_EQ(r.rebuild_reason, "the index belongs to another database");
+  for (int64_t id : ids_) {
+    auto near = space->Similar(id, 3);
+    ASSERT_TRUE(near.ok());
+    for (const auto& n : *near) EXPECT_EQ(style_[n.key], style_[id]);
+  }
+}
+
 TEST_F(SpaceIndexTest, UnwritableIndexFolderStillServes) {
   AddLibrary(10, 2);
   std::ofstream(store_->index_dir()) << "a file where the folder should be";

@@ -40,15 +40,22 @@ TrackWrite MakeWrite(const std::string& path, const std::string& album_key = "",
 TEST(SqliteStoreTest, CreatesMigratesAndReopens) {
   TempDir dir;
   const std::string db = (dir / "sub" / "t.db").string();
+  std::string first_id;
   {
     auto s = OpenStore(db);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     EXPECT_EQ((*s)->schema_version(), 2);
     EXPECT_EQ((*s)->description(), "sqlite:" + db);
+    first_id = (*s)->instance_id();
     ASSERT_TRUE((*s)->CommitTrack(MakeWrite("/m/a.flac")).ok());
   }
   auto again = OpenStore("sqlite:" + db);
   ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->instance_id().size(), 32u);
+  EXPECT_EQ((*again)->instance_id(), first_id);  // kept across openings
+  auto other = OpenStore((dir / "other.db").string());
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE((*other)->instance_id(), (*again)->instance_id());
   auto keys = (*again)->ListTrackKeys();
   ASSERT_TRUE(keys.ok());
   ASSERT_EQ(keys->size(), 1u);

@@ -153,6 +153,8 @@ class Store {
 
   virtual std::string description() const = 0;  // "sqlite:/path/to/timbre.db"
   virtual int schema_version() const = 0;
+  // A random id made when the database was created: tells a recreated database from the old.
+  virtual const std::string& instance_id() const = 0;
 
   virtual Result<std::vector<TrackKey>> ListTrackKeys() = 0;
   virtual Result<std::vector<TrackKey>> FindByContentHash(const std::string& hash) = 0;

@@ -125,6 +125,10 @@ WHEN OLD.status <> NEW.status
 BEGIN INSERT INTO change_log (track_id) VALUES (NEW.id); END;
 CREATE TRIGGER tracks_logged_delete AFTER DELETE ON tracks
 BEGIN INSERT INTO change_log (track_id) VALUES (OLD.id); END;
+-- Who this database is: files kept beside it (vector indexes) record the id, so that an
+-- index left behind by a deleted and recreated database is never taken for its own.
+CREATE TABLE store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO store_info (key, value) VALUES ('instance_id', lower(hex(randomblob(16))));
 CREATE INDEX embeddings_space ON embeddings (space, track_id);
 -- Filters on outputs (`--where "bpm > 120"`) read these two indexes only: the output's rows
 -- by name and value with their ids, and the analyses of one analyzer.

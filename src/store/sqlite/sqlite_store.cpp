@@ -67,10 +67,15 @@ TrackRecord ReadTrack(const Statement& s) {
 class SqliteStore : public Store {
  public:
   SqliteStore(std::string path, std::unique_ptr<Database> db, int version)
-      : path_(std::move(path)), db_(std::move(db)), version_(version) {}
+      : path_(std::move(path)), db_(std::move(db)), version_(version) {
+    Statement s(db_->handle(), "SELECT value FROM store_info WHERE key = 'instance_id'");
+    Status st;
+    if (s.Step(&st)) instance_id_ = s.Text(0);
+  }
 
   std::string description() const override { return "sqlite:" + path_; }
   int schema_version() const override { return version_; }
+  const std::string& instance_id() const override { return instance_id_; }
 
   Result<std::vector<TrackKey>> ListTrackKeys() override {
     std::lock_guard lock(mu_);
@@ -450,6 +455,7 @@ DELETE FROM analyses WHERE analyzer = ?2 AND track_id IN (
   std::string path_;
   std::unique_ptr<Database> db_;
   int version_;
+  std::string instance_id_;
 };
 
 Result<int> Migrate(Database& db) {
