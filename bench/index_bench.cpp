@@ -168,8 +168,9 @@ int main(int argc, char** argv) {
       if (breadth == 0) {
         measure("flat");
       } else {
-        // The default candidate list, then wider ones: what recall the latency buys.
-        for (int ef : {breadth, 2 * breadth, 4 * breadth}) {
+        // Shorter and longer candidate lists around the default: what recall the latency buys.
+        for (int ef : {breadth / 4, breadth / 2, breadth, 2 * breadth}) {
+          if (ef < static_cast<int>(kRecallK)) continue;
           index->SetSearchBreadth(ef);
           measure(("hnsw@" + std::to_string(ef)).c_str());
         }

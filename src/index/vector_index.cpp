@@ -266,9 +266,11 @@ std::vector<Neighbour> VectorIndex::Search(const float* query, size_t k,
   }
   const size_t want = std::min(k, candidates);
   const std::vector<float> q = m.Prepare(query);
-  // Only the selector travels in the parameters: FAISS 1.7.3 reads efSearch from the index
-  // itself (TuneSearch), not from SearchParametersHNSW.
+  // FAISS 1.7.3 reads the candidate list from two places: the heap is sized by the index's
+  // efSearch (TuneSearch) and the stopping rule counts against the parameters' efSearch, so
+  // both carry the same length.
   faiss::SearchParametersHNSW params;
+  params.efSearch = static_cast<const faiss::IndexHNSW*>(m.index.get())->hnsw.efSearch;
   BitmapSelector selector;
   if (allowed != nullptr) {
     selector.bits = &bits;

@@ -102,8 +102,9 @@ TEST(VectorIndexTest, HnswRecallAgainstExact) {
 }
 
 // Points with no low-dimensional structure make HNSW work for its recall, so the length of
-// its candidate list shows: a search that ignored the options (FAISS 1.7.3 ignores efSearch
-// passed with a query) would score the same with both.
+// its candidate list shows. FAISS 1.7.3 reads the length from the index and from the query's
+// parameters; a search that set only one of them scored the same with both, or stopped
+// early (0.92 with 400 while the parameters kept FAISS's default of 16).
 TEST(VectorIndexTest, CandidateListFollowsTheOptions) {
   const size_t n = 4000, dim = 24;
   std::mt19937 rng(11);
@@ -126,8 +127,8 @@ TEST(VectorIndexTest, CandidateListFollowsTheOptions) {
   };
   const double narrow = recall(10);
   const double wide = recall(400);
-  // Measured: 0.83 with 10 candidates, 0.92 with 400.
-  EXPECT_GE(wide, 0.88) << narrow;
+  // Measured: 0.81 with 10 candidates, 1.00 with 400.
+  EXPECT_GE(wide, 0.98) << narrow;
   EXPECT_GT(wide, narrow + 0.04) << narrow << " vs " << wide;
 }
 

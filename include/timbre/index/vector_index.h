@@ -35,10 +35,10 @@ struct IndexOptions {
   size_t exact_below_cells = 8000000;
   int hnsw_m = 32;  // graph degree
   int ef_construction = 80;
-  int ef_search = 128;  // HNSW candidate list while searching (at least k)
+  int ef_search = 64;  // HNSW candidate list while searching (at least k)
   // From this many vectors on, ef_search_large.
   size_t large_from = 200000;
-  int ef_search_large = 384;
+  int ef_search_large = 128;
   // An allowed set smaller than this fraction of the index is searched exactly.
   double exact_fraction = 0.05;
 };
