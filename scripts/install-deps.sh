@@ -18,6 +18,8 @@ packages=(
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   # tests and benchmarks: GoogleTest, tools that make and inspect test audio and databases
   libgtest-dev ffmpeg sox sqlite3 time
+  # tag interop checks: mutagen reads what we write, beets imports a tagged folder
+  python3-mutagen beets
 )
 
 missing=()

@@ -84,12 +84,14 @@ class Id3v2Access : public TagAccess {
   void Set(const std::string& name, const std::string& value) override {
     if (const char* id = FrameId(name)) {
       tag_->removeFrames(id);
+      if (value.empty()) return;
       auto* frame = new TagLib::ID3v2::TextIdentificationFrame(id, TagLib::String::UTF8);
       frame->setText(Utf8(value));
       tag_->addFrame(frame);  // the tag owns it
       return;
     }
     while (auto* old = FindUserText(name)) tag_->removeFrame(old);
+    if (value.empty()) return;
     auto* frame = new TagLib::ID3v2::UserTextIdentificationFrame(TagLib::String::UTF8);
     frame->setDescription(Utf8(name));
     frame->setText(Utf8(value));
@@ -125,7 +127,11 @@ class XiphAccess : public TagAccess {
     return it == fields.end() ? std::string() : Join(it->second);
   }
   void Set(const std::string& name, const std::string& value) override {
-    tag_->addField(Utf8(name), Utf8(value), true);
+    if (value.empty()) {
+      tag_->removeFields(Utf8(Upper(name)));
+    } else {
+      tag_->addField(Utf8(name), Utf8(value), true);
+    }
   }
 
  private:
@@ -141,7 +147,11 @@ class ApeAccess : public TagAccess {
     return it == items.end() ? std::string() : Join(it->second.values());
   }
   void Set(const std::string& name, const std::string& value) override {
-    tag_->addValue(Utf8(name), Utf8(value), true);
+    if (value.empty()) {
+      tag_->removeItem(Utf8(Upper(name)));
+    } else {
+      tag_->addValue(Utf8(name), Utf8(value), true);
+    }
   }
 
  private:
@@ -159,6 +169,10 @@ class Mp4Access : public TagAccess {
     return tag_->contains(atom) ? Join(tag_->item(atom).toStringList()) : std::string();
   }
   void Set(const std::string& name, const std::string& value) override {
+    if (value.empty()) {
+      tag_->removeItem(name == "BPM" ? TagLib::String("tmpo") : Atom(name));
+      return;
+    }
     int bpm = 0;
     if (name == "BPM" &&
         std::from_chars(value.data(), value.data() + value.size(), bpm).ec == std::errc()) {

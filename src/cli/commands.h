@@ -26,6 +26,8 @@ void AddEvalCommand(CLI::App& app, GlobalOptions& global);
 void AddSimilarityCommands(CLI::App& app, GlobalOptions& global);  // similar, mix, path
 void AddDuplicatesCommand(CLI::App& app, GlobalOptions& global);
 void AddIndexCommand(CLI::App& app, GlobalOptions& global);
+void AddTagsCommands(CLI::App& app, GlobalOptions& global);  // tags write, tags show
+void AddExportCommand(CLI::App& app, GlobalOptions& global);
 
 // JSON text that never throws on file names with invalid UTF-8.
 std::string Dump(const nlohmann::json& j, int indent = -1);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -53,6 +54,9 @@ int Fail(const std::string& message, int code) {
 
 int main(int argc, char** argv) {
   using namespace timbre::cli;
+  // A write past a file-size limit fails with EFBIG, reported like a full disk, instead of
+  // killing the process halfway through a tag write.
+  std::signal(SIGXFSZ, SIG_IGN);
   auto logger = spdlog::stderr_color_mt("timbre");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("timbre: %l: %v");
@@ -84,6 +88,8 @@ int main(int argc, char** argv) {
   AddSimilarityCommands(app, global);
   AddDuplicatesCommand(app, global);
   AddIndexCommand(app, global);
+  AddTagsCommands(app, global);
+  AddExportCommand(app, global);
 
   try {
     app.parse(argc, argv);

@@ -21,7 +21,8 @@ namespace timbre::audio {
 //   INITIALKEY             ID3v2 TKEY, MP4 ----:com.apple.iTunes:initialkey, Vorbis/APE INITIALKEY
 // Any other name (REPLAYGAIN_TRACK_GAIN, nom:...) becomes the format's free-form field:
 // an ID3v2 TXXX frame, a Vorbis comment, an MP4 ----:com.apple.iTunes: atom (lower case, as
-// iTunes and foobar2000 write them), an APE item.
+// iTunes and foobar2000 write them; a name with its own namespace such as "nom:x" becomes
+// ----:nom:x), an APE item. An empty value removes the field.
 using TagFields = std::map<std::string, std::string>;
 
 // One field a write changes; `before` is empty for a field the file did not have.

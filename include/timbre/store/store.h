@@ -165,6 +165,10 @@ class Store {
   virtual Status MoveTrack(int64_t id, const std::string& new_path, int64_t size,
                            int64_t mtime_ns) = 0;
   virtual Status MarkGone(const std::vector<int64_t>& ids) = 0;
+  // The file was rewritten with the same audio (its tags were written): its new size, time
+  // and hash replace the old, so the next scan keeps the track's results.
+  virtual Status RecordRewrite(int64_t id, int64_t size, int64_t mtime_ns,
+                               const std::string& content_hash) = 0;
   virtual Status RecordScanError(const std::string& path, std::string_view reason,
                                  const std::string& message) = 0;
 

@@ -177,6 +177,18 @@ WHERE id = ?1)sql");
     return tx.Commit();
   }
 
+  Status RecordRewrite(int64_t id, int64_t size, int64_t mtime_ns,
+                       const std::string& content_hash) override {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), R"sql(
+UPDATE tracks SET size = ?2, mtime_ns = ?3, content_hash = ?4, updated_at = ?5 WHERE id = ?1)sql");
+    s.Bind(1, id).Bind(2, size).Bind(3, mtime_ns).Bind(4, content_hash).Bind(5, NowIso8601());
+    TIMBRE_RETURN_IF_ERROR(s.Run());
+    if (sqlite3_changes(db_->handle()) != 1)
+      return NotFound(fmt::format("no track with id {}", id));
+    return Status::Ok();
+  }
+
   Status MarkGone(const std::vector<int64_t>& ids) override {
     if (ids.empty()) return Status::Ok();
     std::lock_guard lock(mu_);

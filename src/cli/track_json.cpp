@@ -1,0 +1,69 @@
+#include "track_json.h"
+
+#include "timbre/core/paths.h"
+
+namespace timbre::cli {
+
+nlohmann::json TrackJson(const store::TrackDetails& d) {
+  const auto& t = d.track;
+  nlohmann::json j{
+      {"id", t.key.id},
+      {"path", SanitizeUtf8(t.key.path)},
+      {"status", store::TrackStatusName(t.key.status)},
+      {"size", t.key.size},
+      {"mtime_ns", t.key.mtime_ns},
+      {"content_hash", t.key.content_hash},
+      {"signature", t.key.signature},
+      {"first_seen", t.first_seen},
+      {"updated_at", t.updated_at},
+      {"audio",
+       {{"container", t.container},
+        {"codec", t.codec},
+        {"duration", t.duration},
+        {"sample_rate", t.sample_rate},
+        {"channels", t.channels},
+        {"bitrate", t.bitrate}}},
+      {"tags",
+       {{"title", t.tags.title},
+        {"artist", t.tags.artist},
+        {"album", t.tags.album},
+        {"album_artist", t.tags.album_artist},
+        {"genre", t.tags.genre},
+        {"track_number", t.tags.track_number},
+        {"disc_number", t.tags.disc_number},
+        {"year", t.tags.year},
+        {"musicbrainz_recording_id", t.tags.musicbrainz_track_id},
+        {"musicbrainz_release_track_id", t.tags.musicbrainz_release_track_id},
+        {"musicbrainz_album_id", t.tags.musicbrainz_album_id},
+        {"musicbrainz_artist_id", t.tags.musicbrainz_artist_id},
+        {"musicbrainz_album_artist_id", t.tags.musicbrainz_album_artist_id}}},
+  };
+  if (t.key.status == store::TrackStatus::kFailed) {
+    j["error"] = {{"reason", t.error_reason}, {"message", t.error_message}};
+  }
+  nlohmann::json analyses = nlohmann::json::array();
+  for (const auto& a : d.analyses) {
+    const auto& p = a.provenance;
+    nlohmann::json values = nlohmann::json::object();
+    for (const auto& v : d.descriptors) {
+      if (v.analyzer == p.analyzer) values[v.name] = {{"value", v.value}, {"unit", v.unit}};
+    }
+    for (const auto& v : d.texts) {
+      if (v.analyzer == p.analyzer) values[v.name] = {{"value", v.value}};
+    }
+    analyses.push_back({{"analyzer", p.analyzer},
+                        {"version", p.analyzer_version},
+                        {"params", p.params},
+                        {"params_hash", p.params_hash},
+                        {"engine_version", p.engine_version},
+                        {"window", p.window},
+                        {"seconds", p.seconds},
+                        {"created_at", a.created_at},
+                        {"notes", a.notes},
+                        {"values", values}});
+  }
+  j["analyses"] = analyses;
+  return j;
+}
+
+}  // namespace timbre::cli

@@ -1,0 +1,285 @@
+#include "timbre/jobs/tag_writing.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "timbre/analysis/registry.h"
+#include "timbre/core/hash.h"
+
+namespace timbre::jobs {
+namespace {
+
+// The outputs of built-in analyzers that go out as nom: tags, with their decimals; a text
+// output (the key) has none.
+struct NomOutput {
+  const char* analyzer;
+  const char* output;
+  int decimals;  // -1: a text output
+};
+constexpr NomOutput kNomOutputs[] = {
+    {"rhythm", "bpm", 2},          {"rhythm", "bpm_confidence", 3}, {"rhythm", "danceability", 3},
+    {"tonal", "key", -1},          {"tonal", "key_strength", 3},    {"loudness", "integrated", 2},
+    {"loudness", "range", 2},
+};
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+// A namespace part: lower case ASCII, dots and underscores (the part separator) as hyphens.
+std::string NomPart(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) {
+      out += static_cast<char>(std::tolower(u));
+    } else if (c == '.' || c == '_' || c == '-' || c == ' ') {
+      out += '-';
+    }
+  }
+  return out;
+}
+
+// Stored results of one track, by analyzer and output name.
+class TrackResults {
+ public:
+  explicit TrackResults(const store::TrackDetails& t) {
+    for (const auto& d : t.descriptors) numbers_[{d.analyzer, d.name}] = d.value;
+    for (const auto& x : t.texts) texts_[{x.analyzer, x.name}] = x.value;
+    for (const auto& a : t.analyses) provenance_[a.provenance.analyzer] = &a.provenance;
+  }
+  std::optional<double> Number(const std::string& analyzer, const std::string& name) const {
+    auto it = numbers_.find({analyzer, name});
+    if (it == numbers_.end() || !std::isfinite(it->second)) return std::nullopt;
+    return it->second;
+  }
+  const std::string* Text(const std::string& analyzer, const std::string& name) const {
+    auto it = texts_.find({analyzer, name});
+    return it == texts_.end() ? nullptr : &it->second;
+  }
+  const analysis::Provenance* Provenance(const std::string& analyzer) const {
+    auto it = provenance_.find(analyzer);
+    return it == provenance_.end() ? nullptr : it->second;
+  }
+
+ private:
+  using Key = std::pair<std::string, std::string>;
+  std::map<Key, double> numbers_;
+  std::map<Key, std::string> texts_;
+  std::map<std::string, const analysis::Provenance*> provenance_;
+};
+
+std::string Upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+// timbre's nom: tags in the file that the plan no longer has (an older engine or analyzer
+// version named them) are removed, so that a library never carries two answers.
+void RemoveStaleNomTags(const audio::TagFields& held, audio::TagFields& fields) {
+  std::set<std::string> planned;
+  for (const auto& [name, value] : fields) planned.insert(Upper(name));
+  for (const auto& [name, value] : held) {
+    const std::string upper = Upper(name);
+    if (upper.rfind("NOM:TIMBRE_", 0) == 0 && !planned.count(upper)) {
+      std::string lower = name;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      fields[lower] = "";
+    }
+  }
+}
+
+}  // namespace
+
+Result<unsigned> ParseTagGroups(std::string_view list) {
+  unsigned groups = 0;
+  std::stringstream ss{std::string(list)};
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (item == "bpm") {
+      groups |= kTagBpm;
+    } else if (item == "key") {
+      groups |= kTagKey;
+    } else if (item == "replaygain") {
+      groups |= kTagReplayGain;
+    } else if (item == "nom") {
+      groups |= kTagNom;
+    } else {
+      return InvalidArgument(
+          fmt::format("unknown tag group '{}': choose from bpm, key, replaygain, nom", item));
+    }
+  }
+  if (groups == 0) return InvalidArgument("no tag group given: choose from bpm, key, replaygain, nom");
+  return groups;
+}
+
+Result<KeyNotation> ParseKeyNotation(std::string_view name) {
+  if (name == "standard") return KeyNotation::kStandard;
+  if (name == "camelot") return KeyNotation::kCamelot;
+  if (name == "openkey") return KeyNotation::kOpenKey;
+  return InvalidArgument(
+      fmt::format("unknown key notation '{}': choose standard, camelot or openkey", name));
+}
+
+std::string FormatKey(int tonic, bool minor, KeyNotation notation) {
+  static constexpr const char* kNames[12] = {"C",  "Db", "D",  "Eb", "E",  "F",
+                                             "F#", "G",  "Ab", "A",  "Bb", "B"};
+  tonic = ((tonic % 12) + 12) % 12;
+  if (notation == KeyNotation::kStandard) return std::string(kNames[tonic]) + (minor ? "m" : "");
+  // Both wheels follow the circle of fifths; a minor key sits beside its relative major.
+  const int major = minor ? (tonic + 3) % 12 : tonic;
+  const int fifths = (7 * major) % 12;  // steps from C around the circle
+  if (notation == KeyNotation::kCamelot) {
+    return fmt::format("{}{}", (fifths + 7) % 12 + 1, minor ? 'A' : 'B');
+  }
+  return fmt::format("{}{}", fifths + 1, minor ? 'm' : 'd');
+}
+
+std::string NomTagName(const analysis::Provenance& provenance, std::string_view output) {
+  return fmt::format("nom:timbre_dsp_{}_{}_v{}_{}", NomPart(provenance.engine_version),
+                     NomPart(provenance.analyzer), provenance.analyzer_version, output);
+}
+
+audio::TagFields PlanTrackTags(const store::TrackDetails& track, const TagPlanOptions& options) {
+  const TrackResults results(track);
+  audio::TagFields fields;
+  std::vector<const analysis::Provenance*> sources;
+  auto used = [&](const std::string& analyzer) {
+    const auto* p = results.Provenance(analyzer);
+    if (p != nullptr && std::find(sources.begin(), sources.end(), p) == sources.end()) {
+      sources.push_back(p);
+    }
+  };
+
+  if (options.groups & kTagBpm) {
+    if (auto bpm = results.Number("rhythm", "bpm"); bpm && *bpm > 0) {
+      fields["BPM"] = fmt::format("{}", std::lround(*bpm));  // TBPM and tmpo hold whole numbers
+      used("rhythm");
+    }
+  }
+  if (options.groups & kTagKey) {
+    auto tonic = results.Number("tonal", "key_tonic");
+    auto minor = results.Number("tonal", "key_minor");
+    if (tonic && minor) {
+      fields["INITIALKEY"] =
+          FormatKey(static_cast<int>(std::lround(*tonic)), *minor > 0.5, options.key_notation);
+      used("tonal");
+    }
+  }
+  if (options.groups & kTagReplayGain) {
+    const std::string album = analysis::kAlbumLoudnessAnalyzer;
+    auto gain = [&](const char* name, const std::string& analyzer, const char* output) {
+      if (auto v = results.Number(analyzer, output)) {
+        fields[name] = fmt::format("{:.2f} dB", *v);
+        used(analyzer);
+      }
+    };
+    auto peak = [&](const char* name, const std::string& analyzer, const char* output) {
+      if (auto v = results.Number(analyzer, output)) {
+        fields[name] = fmt::format("{:.6f}", *v);
+        used(analyzer);
+      }
+    };
+    gain("REPLAYGAIN_TRACK_GAIN", "loudness", "replaygain_track_gain");
+    peak("REPLAYGAIN_TRACK_PEAK", "loudness", "replaygain_track_peak");
+    gain("REPLAYGAIN_ALBUM_GAIN", album, "replaygain_album_gain");
+    peak("REPLAYGAIN_ALBUM_PEAK", album, "replaygain_album_peak");
+  }
+  if (options.groups & kTagNom) {
+    for (const auto& o : kNomOutputs) {
+      const auto* p = results.Provenance(o.analyzer);
+      if (p == nullptr) continue;
+      if (o.decimals < 0) {
+        if (const auto* text = results.Text(o.analyzer, o.output)) {
+          fields[NomTagName(*p, o.output)] = *text;
+          used(o.analyzer);
+        }
+      } else if (auto v = results.Number(o.analyzer, o.output)) {
+        fields[NomTagName(*p, o.output)] = fmt::format("{:.{}f}", *v, o.decimals);
+        used(o.analyzer);
+      }
+    }
+  }
+  if (fields.empty()) return fields;
+
+  // Provenance, short: engine, then each source analyzer with version and parameters hash.
+  std::sort(sources.begin(), sources.end(),
+            [](const auto* a, const auto* b) { return a->analyzer < b->analyzer; });
+  std::string provenance = fmt::format("timbre {}", sources.front()->engine_version);
+  for (const auto* p : sources) {
+    provenance += fmt::format("; {} v{} {}", p->analyzer, p->analyzer_version,
+                              p->params_hash.substr(0, 8));
+  }
+  fields["TIMBRE_PROVENANCE"] = provenance;
+  return fields;
+}
+
+Result<TrackTagOutcome> WriteTrackTags(store::Store& store, int64_t track_id,
+                                       const TagPlanOptions& options, bool dry_run) {
+  auto details = store.GetTrack(track_id);
+  if (!details.ok()) return details.status();
+  if (!details->has_value()) return NotFound(fmt::format("no track with id {}", track_id));
+  const store::TrackDetails& track = **details;
+  TrackTagOutcome out;
+  out.track_id = track_id;
+  out.path = track.track.key.path;
+  if (track.track.key.status != store::TrackStatus::kOk) {
+    out.status = InvalidArgument(fmt::format("track {} has no results to write ({})", track_id,
+                                             store::TrackStatusName(track.track.key.status)))
+                     .WithReason("no_results");
+    return out;
+  }
+  audio::TagFields fields = PlanTrackTags(track, options);
+  if (fields.empty()) return out;
+
+  // The file must still be the one analysed: tags computed from other audio are wrong.
+  struct stat st {};
+  if (::stat(out.path.c_str(), &st) != 0) {
+    out.status = NotFound(fmt::format("{} is no longer there", out.path)).WithReason("missing");
+    return out;
+  }
+  if (st.st_size != track.track.key.size || MtimeNs(st) != track.track.key.mtime_ns) {
+    out.status = InvalidArgument(fmt::format("{} changed since it was scanned: scan it again first",
+                                             out.path))
+                     .WithReason("changed_since_scan");
+    return out;
+  }
+
+  if (options.groups & kTagNom) {
+    if (auto held = audio::ReadTagFields(out.path); held.ok()) RemoveStaleNomTags(*held, fields);
+  }
+
+  if (dry_run) {
+    auto plan = audio::PlanTagChanges(out.path, fields);
+    if (plan.ok()) {
+      out.changes = std::move(plan).value();
+    } else {
+      out.status = plan.status();
+    }
+    return out;
+  }
+  auto written = audio::WriteTagFields(out.path, fields);
+  if (!written.ok()) {
+    out.status = written.status();
+    return out;
+  }
+  out.changes = std::move(written).value();
+  if (out.changes.empty()) return out;
+  // Written; if the file cannot be read back now, the next scan simply analyses it again.
+  auto hash = HashFileContent(out.path);
+  if (!hash.ok() || ::stat(out.path.c_str(), &st) != 0) return out;
+  TIMBRE_RETURN_IF_ERROR(store.RecordRewrite(track_id, st.st_size, MtimeNs(st), *hash));
+  return out;
+}
+
+}  // namespace timbre::jobs
