@@ -200,7 +200,8 @@ std::unique_ptr<TagLib::File> OpenByExtension(const fs::path& path) {
   const char* name = path.c_str();
   if (ext == ".mp3") return std::make_unique<TagLib::MPEG::File>(name, false);
   if (ext == ".flac") return std::make_unique<TagLib::FLAC::File>(name, false);
-  if (ext == ".ogg" || ext == ".oga") return std::make_unique<TagLib::Ogg::Vorbis::File>(name, false);
+  if (ext == ".ogg" || ext == ".oga")
+    return std::make_unique<TagLib::Ogg::Vorbis::File>(name, false);
   if (ext == ".opus") return std::make_unique<TagLib::Ogg::Opus::File>(name, false);
   if (ext == ".m4a" || ext == ".mp4" || ext == ".m4b") {
     return std::make_unique<TagLib::MP4::File>(name, false);
@@ -296,8 +297,8 @@ class TempFile {
   // Copies `source` into a new hidden file in the same folder, keeping its extension so
   // TagLib recognises the format, and its permission bits.
   Status CopyFrom(const fs::path& source, mode_t mode) {
-    std::string name = (source.parent_path() / ("." + source.filename().string() + ".timbre-XXXXXX"))
-                           .string();
+    std::string name =
+        (source.parent_path() / ("." + source.filename().string() + ".timbre-XXXXXX")).string();
     const std::string ext = source.extension().string();
     name += ext;
     std::vector<char> buf(name.begin(), name.end());
@@ -313,7 +314,8 @@ class TempFile {
     }
     Status status = Copy(in, out, source);
     ::close(in);
-    if (status.ok() && ::fchmod(out, mode & 07777) != 0) status = Errno("cannot set mode of", path_, errno);
+    if (status.ok() && ::fchmod(out, mode & 07777) != 0)
+      status = Errno("cannot set mode of", path_, errno);
     if (::close(out) != 0 && status.ok()) status = Errno("cannot write", path_, errno);
     return status;
   }
@@ -401,7 +403,8 @@ Status CheckFreeSpace(const fs::path& path, off_t size) {
   if (free_bytes < static_cast<uint64_t>(size) + kSpaceMargin) {
     return IoError(fmt::format("not enough free space beside {} to rewrite it ({} bytes free, "
                                "{} needed)",
-                               path.string(), free_bytes, static_cast<uint64_t>(size) + kSpaceMargin))
+                               path.string(), free_bytes,
+                               static_cast<uint64_t>(size) + kSpaceMargin))
         .WithReason("no_space");
   }
   return Status::Ok();
@@ -426,8 +429,8 @@ Result<TagFields> ReadTagFields(const fs::path& path) {
     for (const auto& [atom, item] : mp4->tag()->itemMap()) {
       const std::string name = atom.to8Bit(true);
       if (name.rfind("----:", 0) != 0) continue;
-      const std::string key = Upper(name.rfind(itunes, 0) == 0 ? name.substr(itunes.size())
-                                                               : name.substr(5));
+      const std::string key =
+          Upper(name.rfind(itunes, 0) == 0 ? name.substr(itunes.size()) : name.substr(5));
       if (!out.count(key)) out[key] = Join(item.toStringList());
     }
   }
@@ -467,7 +470,8 @@ Result<std::vector<TagChange>> WriteTagFields(const fs::path& path, const TagFie
     if (!editor.ok()) return editor.status();
     for (const auto& c : changes) (*editor)->access().Set(c.name, c.after);
     if (!(*editor)->Save()) {
-      return IoError(fmt::format("TagLib could not save the tags of {} (disk full?)", path.string()));
+      return IoError(
+          fmt::format("TagLib could not save the tags of {} (disk full?)", path.string()));
     }
   }
   // TagLib does not report every failed write: read the copy back before trusting it.

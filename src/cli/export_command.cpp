@@ -49,8 +49,8 @@ void WriteCsv(std::ostream& out, const std::vector<store::TrackDetails>& tracks)
       if (x.value.size() <= kCsvTextLimit) texts.insert(x.analyzer + "." + x.name);
     }
   }
-  std::vector<std::string> header = {"id",     "path",   "title",    "artist",
-                                     "album",  "genre",  "duration", "content_hash"};
+  std::vector<std::string> header = {"id",    "path",  "title",    "artist",
+                                     "album", "genre", "duration", "content_hash"};
   header.insert(header.end(), numbers.begin(), numbers.end());
   header.insert(header.end(), texts.begin(), texts.end());
   header.push_back("provenance");
@@ -69,10 +69,14 @@ void WriteCsv(std::ostream& out, const std::vector<store::TrackDetails>& tracks)
                                 p.params_hash.substr(0, 8), p.engine_version);
     }
     const auto& r = t.track;
-    std::vector<std::string> row = {std::to_string(r.key.id), SanitizeUtf8(r.key.path),
-                                    r.tags.title,             r.tags.artist,
-                                    r.tags.album,             r.tags.genre,
-                                    Number(r.duration),       r.key.content_hash};
+    std::vector<std::string> row = {std::to_string(r.key.id),
+                                    SanitizeUtf8(r.key.path),
+                                    r.tags.title,
+                                    r.tags.artist,
+                                    r.tags.album,
+                                    r.tags.genre,
+                                    Number(r.duration),
+                                    r.key.content_hash};
     for (size_t i = row.size(); i + 1 < header.size(); ++i) row.push_back(cells[header[i]]);
     row.push_back(provenance);
     for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << CsvField(row[i]);

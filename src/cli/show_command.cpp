@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "track_json.h"
 #include "timbre/core/paths.h"
 #include "timbre/store/store.h"
+#include "track_json.h"
 
 namespace timbre::cli {
 namespace {

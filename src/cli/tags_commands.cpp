@@ -141,14 +141,13 @@ int RunWrite(const WriteArgs& args, const GlobalOptions& global) {
 
 // Where a tag comes from, by its name.
 std::string_view TagFamily(const std::string& upper_name) {
-  static const std::vector<std::string> kTimbre = {
-      "BPM",
-      "INITIALKEY",
-      "REPLAYGAIN_TRACK_GAIN",
-      "REPLAYGAIN_TRACK_PEAK",
-      "REPLAYGAIN_ALBUM_GAIN",
-      "REPLAYGAIN_ALBUM_PEAK",
-      "TIMBRE_PROVENANCE"};
+  static const std::vector<std::string> kTimbre = {"BPM",
+                                                   "INITIALKEY",
+                                                   "REPLAYGAIN_TRACK_GAIN",
+                                                   "REPLAYGAIN_TRACK_PEAK",
+                                                   "REPLAYGAIN_ALBUM_GAIN",
+                                                   "REPLAYGAIN_ALBUM_PEAK",
+                                                   "TIMBRE_PROVENANCE"};
   if (upper_name.rfind("NOM:", 0) == 0 ||
       std::find(kTimbre.begin(), kTimbre.end(), upper_name) != kTimbre.end()) {
     return "timbre";
@@ -212,7 +211,8 @@ int RunShow(const ShowArgs& args, const GlobalOptions& global) {
     if (family == "timbre" && id.ok()) {
       auto it = stored_upper.find(name);
       entry = {{"file", value},
-               {"store", it == stored_upper.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second)}};
+               {"store",
+                it == stored_upper.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second)}};
     }
     families[family][DisplayName(name)] = entry;
   }

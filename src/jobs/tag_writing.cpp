@@ -24,8 +24,8 @@ struct NomOutput {
   int decimals;  // -1: a text output
 };
 constexpr NomOutput kNomOutputs[] = {
-    {"rhythm", "bpm", 2},          {"rhythm", "bpm_confidence", 3}, {"rhythm", "danceability", 3},
-    {"tonal", "key", -1},          {"tonal", "key_strength", 3},    {"loudness", "integrated", 2},
+    {"rhythm", "bpm", 2},     {"rhythm", "bpm_confidence", 3}, {"rhythm", "danceability", 3},
+    {"tonal", "key", -1},     {"tonal", "key_strength", 3},    {"loudness", "integrated", 2},
     {"loudness", "range", 2},
 };
 
@@ -119,7 +119,8 @@ Result<unsigned> ParseTagGroups(std::string_view list) {
           fmt::format("unknown tag group '{}': choose from bpm, key, replaygain, nom", item));
     }
   }
-  if (groups == 0) return InvalidArgument("no tag group given: choose from bpm, key, replaygain, nom");
+  if (groups == 0)
+    return InvalidArgument("no tag group given: choose from bpm, key, replaygain, nom");
   return groups;
 }
 
@@ -217,8 +218,8 @@ audio::TagFields PlanTrackTags(const store::TrackDetails& track, const TagPlanOp
             [](const auto* a, const auto* b) { return a->analyzer < b->analyzer; });
   std::string provenance = fmt::format("timbre {}", sources.front()->engine_version);
   for (const auto* p : sources) {
-    provenance += fmt::format("; {} v{} {}", p->analyzer, p->analyzer_version,
-                              p->params_hash.substr(0, 8));
+    provenance +=
+        fmt::format("; {} v{} {}", p->analyzer, p->analyzer_version, p->params_hash.substr(0, 8));
   }
   fields["TIMBRE_PROVENANCE"] = provenance;
   return fields;
@@ -249,8 +250,8 @@ Result<TrackTagOutcome> WriteTrackTags(store::Store& store, int64_t track_id,
     return out;
   }
   if (st.st_size != track.track.key.size || MtimeNs(st) != track.track.key.mtime_ns) {
-    out.status = InvalidArgument(fmt::format("{} changed since it was scanned: scan it again first",
-                                             out.path))
+    out.status = InvalidArgument(
+                     fmt::format("{} changed since it was scanned: scan it again first", out.path))
                      .WithReason("changed_since_scan");
     return out;
   }

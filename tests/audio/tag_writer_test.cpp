@@ -88,15 +88,14 @@ TEST_P(TagWriteFormatTest, WritesEveryFieldAndNeverTouchesTheAudio) {
   EXPECT_EQ(ReadTagFields(path)->at("BPM"), "64");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Formats, TagWriteFormatTest,
-    ::testing::Values(std::make_pair("t.mp3", "-c:a libmp3lame -b:a 128k"),
-                      std::make_pair("t.flac", "-c:a flac"),
-                      std::make_pair("t.ogg", "-c:a libvorbis"),
-                      std::make_pair("t.opus", "-c:a libopus -b:a 64k"),
-                      std::make_pair("t.m4a", "-c:a aac -b:a 128k"),
-                      std::make_pair("t.wv", "-c:a wavpack")),
-    [](const auto& info) { return std::string(info.param.first).substr(2); });
+INSTANTIATE_TEST_SUITE_P(Formats, TagWriteFormatTest,
+                         ::testing::Values(std::make_pair("t.mp3", "-c:a libmp3lame -b:a 128k"),
+                                           std::make_pair("t.flac", "-c:a flac"),
+                                           std::make_pair("t.ogg", "-c:a libvorbis"),
+                                           std::make_pair("t.opus", "-c:a libopus -b:a 64k"),
+                                           std::make_pair("t.m4a", "-c:a aac -b:a 128k"),
+                                           std::make_pair("t.wv", "-c:a wavpack")),
+                         [](const auto& info) { return std::string(info.param.first).substr(2); });
 
 TEST(TagWriterTest, PlanShowsOnlyWhatWouldChange) {
   TempDir dir;

@@ -3,9 +3,9 @@
 // beets, rescanned; then the failures: read-only files, files changed since the scan, a
 // full disk.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/mount.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <fstream>
@@ -24,17 +24,17 @@ using testing::ShellQuote;
 using testing::TempDir;
 
 const char* kFormats[][2] = {
-    {"a.flac", "-c:a flac"},          {"b.mp3", "-c:a libmp3lame -b:a 128k"},
-    {"c.ogg", "-c:a libvorbis"},      {"d.opus", "-c:a libopus -b:a 64k"},
-    {"e.m4a", "-c:a aac -b:a 128k"},  {"f.wv", "-c:a wavpack"},
+    {"a.flac", "-c:a flac"},         {"b.mp3", "-c:a libmp3lame -b:a 128k"},
+    {"c.ogg", "-c:a libvorbis"},     {"d.opus", "-c:a libopus -b:a 64k"},
+    {"e.m4a", "-c:a aac -b:a 128k"}, {"f.wv", "-c:a wavpack"},
 };
 
 // A pulse at 120 BPM on an A; tagged as one album so that album gain is computed.
 void MakeTrack(const fs::path& path, const std::string& codec_args, double freq = 440.0) {
   const std::string expr = "0.5*sin(2*PI*" + std::to_string(freq) + "*t)*exp(-6*mod(t\\,0.5))";
   const std::string cmd = "ffmpeg -nostdin -v error -y -f lavfi -i " +
-                          ShellQuote("aevalsrc=" + expr + ":s=44100:d=8") + " -ac 2 " +
-                          codec_args + " -metadata album=Pulses -metadata artist=Tester " +
+                          ShellQuote("aevalsrc=" + expr + ":s=44100:d=8") + " -ac 2 " + codec_args +
+                          " -metadata album=Pulses -metadata artist=Tester " +
                           ShellQuote(path.string());
   ASSERT_EQ(RunCommand(cmd).exit_code, 0) << cmd;
 }
@@ -158,8 +158,9 @@ TEST_F(TagsCliTest, WritesFieldsThatMutagenAndBeetsRead) {
       ASSERT_TRUE(tags.count(name)) << r["path"] << " lacks " << name;
       EXPECT_EQ(tags.at(name), c["after"].get<std::string>()) << r["path"] << " " << name;
     }
-    for (const char* want : {"BPM", "INITIALKEY", "REPLAYGAIN_TRACK_GAIN", "REPLAYGAIN_TRACK_PEAK",
-                             "REPLAYGAIN_ALBUM_GAIN", "REPLAYGAIN_ALBUM_PEAK", "TIMBRE_PROVENANCE"}) {
+    for (const char* want :
+         {"BPM", "INITIALKEY", "REPLAYGAIN_TRACK_GAIN", "REPLAYGAIN_TRACK_PEAK",
+          "REPLAYGAIN_ALBUM_GAIN", "REPLAYGAIN_ALBUM_PEAK", "TIMBRE_PROVENANCE"}) {
       EXPECT_TRUE(names.count(want)) << r["path"] << " " << want;
     }
     // A 120 BPM pulse (or its double or half, as tempo trackers may count it).
@@ -187,11 +188,11 @@ TEST_F(TagsCliTest, WritesFieldsThatMutagenAndBeetsRead) {
   const auto beets = dir_ / "beets";
   fs::create_directories(beets);
   std::ofstream(beets / "config.yaml") << "directory: " << (dir_ / "music").string()
-                                        << "\nlibrary: " << (beets / "library.db").string()
-                                        << "\nimport:\n  copy: no\n  write: no\n  autotag: no\n";
+                                       << "\nlibrary: " << (beets / "library.db").string()
+                                       << "\nimport:\n  copy: no\n  write: no\n  autotag: no\n";
   const std::string beet = "BEETSDIR=" + ShellQuote(beets.string()) + " beet ";
-  ASSERT_EQ(RunCommand(beet + "import -q -A -C -W " + ShellQuote(lib_.string()) + " 2>&1").exit_code,
-            0);
+  ASSERT_EQ(
+      RunCommand(beet + "import -q -A -C -W " + ShellQuote(lib_.string()) + " 2>&1").exit_code, 0);
   const auto listed =
       RunCommand(beet + "ls -f '$path|$bpm|$initial_key|$rg_track_gain|$rg_album_gain' 2>&1");
   ASSERT_EQ(listed.exit_code, 0);
@@ -223,8 +224,8 @@ TEST_F(TagsCliTest, DryRunWritesNothingAndOptionsNarrowTheTags) {
   EXPECT_FALSE(dry["results"][0]["changes"].empty());
   EXPECT_EQ(Bytes(flac), before);
 
-  const auto only = Json("tags write --only bpm,key --key-notation camelot " +
-                         ShellQuote(flac.string()));
+  const auto only =
+      Json("tags write --only bpm,key --key-notation camelot " + ShellQuote(flac.string()));
   EXPECT_EQ(only["changed"], 1);
   const auto tags = TagsOf(flac);
   EXPECT_TRUE(tags.count("BPM"));
@@ -253,7 +254,8 @@ TEST_F(TagsCliTest, FailuresAreReportedAndLeaveFilesAlone) {
   EXPECT_EQ(result["changed"], 4);
   std::map<std::string, std::string> reasons;
   for (const auto& r : result["results"]) {
-    if (r.contains("error")) reasons[fs::path(r["path"].get<std::string>()).filename()] = r["error"]["reason"];
+    if (r.contains("error"))
+      reasons[fs::path(r["path"].get<std::string>()).filename()] = r["error"]["reason"];
   }
   EXPECT_EQ(reasons["a.flac"], "read_only");
   EXPECT_EQ(reasons["b.mp3"], "changed_since_scan");
@@ -270,15 +272,17 @@ TEST_F(TagsCliTest, FailuresAreReportedAndLeaveFilesAlone) {
 TEST_F(TagsCliTest, FullDiskLeavesTheFileWhole) {
   const auto small = dir_ / "small";
   fs::create_directories(small);
-  const bool mounted = ::geteuid() == 0 && ::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=512k") == 0;
+  const bool mounted =
+      ::geteuid() == 0 && ::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=512k") == 0;
   const auto flac = small / "a.flac";
   fs::copy_file(lib_ / "a.flac", flac);
   ASSERT_EQ(Timbre("scan -q " + ShellQuote(flac.string())).exit_code, 0);
   const std::string before = Bytes(flac);
-  const std::string limit = mounted ? "" : "prlimit --fsize=" + std::to_string(before.size() / 2) + " ";
-  const auto r = RunCommand(limit + testing::TimbreBinary() + " --db " +
-                            ShellQuote((dir_ / "t.db").string()) + " tags write --json " +
-                            ShellQuote(flac.string()));
+  const std::string limit =
+      mounted ? "" : "prlimit --fsize=" + std::to_string(before.size() / 2) + " ";
+  const auto r =
+      RunCommand(limit + testing::TimbreBinary() + " --db " + ShellQuote((dir_ / "t.db").string()) +
+                 " tags write --json " + ShellQuote(flac.string()));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   const auto j = nlohmann::json::parse(r.output, nullptr, false);
   ASSERT_TRUE(j.is_object()) << r.output;
@@ -292,7 +296,8 @@ TEST_F(TagsCliTest, FullDiskLeavesTheFileWhole) {
 
 TEST_F(TagsCliTest, ShowSortsTimbreLegacyAndOtherTags) {
   const auto legacy = lib_ / "legacy.flac";
-  MakeTrack(legacy, "-c:a flac -metadata essentia:mood_happy=0.81 -metadata ab:lo:rhythm:bpm=119.7");
+  MakeTrack(legacy,
+            "-c:a flac -metadata essentia:mood_happy=0.81 -metadata ab:lo:rhythm:bpm=119.7");
   ScanOk();
   ASSERT_EQ(Timbre("tags write --only bpm " + ShellQuote(legacy.string())).exit_code, 0);
   const auto j = Json("tags show " + ShellQuote(legacy.string()));
