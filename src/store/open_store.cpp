@@ -29,6 +29,30 @@ std::optional<TrackStatus> ParseTrackStatus(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view JobStateName(JobState s) {
+  switch (s) {
+    case JobState::kPending:
+      return "pending";
+    case JobState::kProcessing:
+      return "processing";
+    case JobState::kCompleted:
+      return "completed";
+    case JobState::kFailed:
+      return "failed";
+    case JobState::kCancelled:
+      return "cancelled";
+  }
+  return "failed";
+}
+
+std::optional<JobState> ParseJobState(std::string_view s) {
+  for (JobState state : {JobState::kPending, JobState::kProcessing, JobState::kCompleted,
+                         JobState::kFailed, JobState::kCancelled}) {
+    if (JobStateName(state) == s) return state;
+  }
+  return std::nullopt;
+}
+
 std::string DefaultStoreUrl() {
   const char* env = std::getenv("TIMBRE_DB");
   return env != nullptr ? env : "";

@@ -274,6 +274,13 @@ TEST_F(TagsCliTest, FullDiskLeavesTheFileWhole) {
   fs::create_directories(small);
   const bool mounted =
       ::geteuid() == 0 && ::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=512k") == 0;
+  struct Unmount {
+    bool mounted;
+    fs::path where;
+    ~Unmount() {
+      if (mounted) ::umount(where.c_str());
+    }
+  } unmount{mounted, small};
   const auto flac = small / "a.flac";
   fs::copy_file(lib_ / "a.flac", flac);
   ASSERT_EQ(Timbre("scan -q " + ShellQuote(flac.string())).exit_code, 0);
@@ -291,7 +298,6 @@ TEST_F(TagsCliTest, FullDiskLeavesTheFileWhole) {
   size_t files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(small)) ++files;
   EXPECT_EQ(files, 1u);  // no partial copy left behind
-  if (mounted) ::umount(small.c_str());
 }
 
 TEST_F(TagsCliTest, ShowSortsTimbreLegacyAndOtherTags) {

@@ -18,6 +18,7 @@
 #include "timbre/audio/tags.h"
 #include "timbre/core/status.h"
 #include "timbre/store/filter.h"
+#include "timbre/store/job_records.h"
 
 namespace timbre::store {
 
@@ -205,6 +206,35 @@ class Store {
   // One text output of every ok track that has it.
   virtual Result<std::vector<TrackText>> TextOutputs(const std::string& analyzer,
                                                      const std::string& name) = 0;
+
+  // The job queue (job_records.h).
+  // A new pending job. With an idempotency key already used: the same request hash returns
+  // the existing job with *replayed set; another hash is an InvalidArgument with reason
+  // "idempotency_mismatch".
+  virtual Result<JobRecord> SubmitJob(const NewJob& job, bool* replayed) = 0;
+  // Takes the next runnable job (pending, due by `now_ms`; lowest priority number, then
+  // oldest), marks it processing and opens an attempt. Empty when none is due.
+  virtual Result<std::optional<JobRecord>> ClaimJob(int64_t now_ms) = 0;
+  virtual Status SetJobProgress(int64_t id, const std::string& progress_json) = 0;
+  // Closes the running attempt. Finishing only moves a processing job, so a job cannot
+  // complete twice; returns false when the job was not processing.
+  virtual Result<bool> CompleteJob(int64_t id, const std::string& result_json) = 0;
+  // retry_at_ms >= 0: back to pending until then; otherwise failed for good.
+  virtual Result<bool> FailJobAttempt(int64_t id, const std::string& error,
+                                      int64_t retry_at_ms) = 0;
+  // A processing job whose worker saw the cancel request.
+  virtual Result<bool> MarkJobCancelled(int64_t id) = 0;
+  // Pending: cancelled at once. Processing: flagged; the worker stops it. Returns the job
+  // as it is now; empty when there is no such job.
+  virtual Result<std::optional<JobRecord>> CancelJob(int64_t id) = 0;
+  virtual Result<std::optional<JobRecord>> GetJob(int64_t id) = 0;
+  // Newest first; `state` empty for all.
+  virtual Result<std::vector<JobRecord>> ListJobs(std::optional<JobState> state,
+                                                  size_t limit) = 0;
+  // After a crash: processing jobs go back to pending (their attempt is closed as
+  // interrupted). Returns how many.
+  virtual Result<size_t> RequeueInterruptedJobs() = 0;
+  virtual Result<JobCounts> CountJobs() = 0;
 };
 
 // Opens a store by URL: "" (the embedded default under DefaultDataDir()), a file path or

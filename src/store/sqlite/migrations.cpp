@@ -137,6 +137,39 @@ CREATE INDEX descriptors_filter ON descriptors (name, value, analysis_id, track_
 CREATE INDEX analyses_analyzer ON analyses (analyzer, id);
 CREATE INDEX text_values_name ON text_values (name);
 )sql"},
+    {3, R"sql(
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  state TEXT NOT NULL
+    CHECK (state IN ('pending', 'processing', 'completed', 'failed', 'cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  not_before_ms INTEGER NOT NULL DEFAULT 0,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  progress TEXT NOT NULL DEFAULT '',
+  result TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  idempotency_key TEXT UNIQUE,
+  request_hash TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  started_at TEXT NOT NULL DEFAULT '',
+  finished_at TEXT NOT NULL DEFAULT ''
+);
+-- The queue is read in this order: runnable jobs by priority, then age.
+CREATE INDEX jobs_queue ON jobs (state, priority, id);
+CREATE TABLE job_attempts (
+  job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  number INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (job_id, number)
+);
+)sql"},
 };
 
 }  // namespace

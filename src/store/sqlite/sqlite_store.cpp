@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sqlite/job_queries.h"
 #include "sqlite/library_queries.h"
 #include "sqlite/migrations.h"
 #include "sqlite/sqlite_db.h"
@@ -394,6 +395,52 @@ FROM tracks)sql");
                                              const std::string& name) override {
     std::lock_guard lock(mu_);
     return sqlite::TextOutputs(*db_, analyzer, name);
+  }
+
+  Result<JobRecord> SubmitJob(const NewJob& job, bool* replayed) override {
+    std::lock_guard lock(mu_);
+    return sqlite::SubmitJob(*db_, job, replayed);
+  }
+  Result<std::optional<JobRecord>> ClaimJob(int64_t now_ms) override {
+    std::lock_guard lock(mu_);
+    return sqlite::ClaimJob(*db_, now_ms);
+  }
+  Status SetJobProgress(int64_t id, const std::string& progress_json) override {
+    std::lock_guard lock(mu_);
+    return sqlite::SetJobProgress(*db_, id, progress_json);
+  }
+  Result<bool> CompleteJob(int64_t id, const std::string& result_json) override {
+    std::lock_guard lock(mu_);
+    return sqlite::CompleteJob(*db_, id, result_json);
+  }
+  Result<bool> FailJobAttempt(int64_t id, const std::string& error,
+                              int64_t retry_at_ms) override {
+    std::lock_guard lock(mu_);
+    return sqlite::FailJobAttempt(*db_, id, error, retry_at_ms);
+  }
+  Result<bool> MarkJobCancelled(int64_t id) override {
+    std::lock_guard lock(mu_);
+    return sqlite::MarkJobCancelled(*db_, id);
+  }
+  Result<std::optional<JobRecord>> CancelJob(int64_t id) override {
+    std::lock_guard lock(mu_);
+    return sqlite::CancelJob(*db_, id);
+  }
+  Result<std::optional<JobRecord>> GetJob(int64_t id) override {
+    std::lock_guard lock(mu_);
+    return sqlite::GetJob(*db_, id);
+  }
+  Result<std::vector<JobRecord>> ListJobs(std::optional<JobState> state, size_t limit) override {
+    std::lock_guard lock(mu_);
+    return sqlite::ListJobs(*db_, state, limit);
+  }
+  Result<size_t> RequeueInterruptedJobs() override {
+    std::lock_guard lock(mu_);
+    return sqlite::RequeueInterruptedJobs(*db_);
+  }
+  Result<JobCounts> CountJobs() override {
+    std::lock_guard lock(mu_);
+    return sqlite::CountJobs(*db_);
   }
 
  private:
