@@ -1,5 +1,6 @@
 #include "timbre/jobs/scan.h"
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
@@ -97,9 +98,22 @@ class Scan {
       }
     }
     std::vector<Status> fatal(work.size());
-    ParallelFor(work.size(), options.threads, [&](size_t i) { fatal[i] = Process(*work[i]); });
+    std::atomic<bool> stopped{false};
+    ParallelFor(work.size(), options.threads, [&](size_t i) {
+      if (stopped || (options.should_stop && options.should_stop())) {
+        stopped = true;
+        return;
+      }
+      fatal[i] = Process(*work[i]);
+    });
     for (const auto& s : fatal) {
       if (!s.ok()) return s;  // the store failed: nothing more can be recorded
+    }
+    if (stopped) {
+      summary_.stopped = true;
+      summary_.audio_seconds = progress_.audio_seconds;
+      summary_.seconds = SecondsSince(start);
+      return summary_;
     }
 
     // What was under the roots and is no longer there, and did not move, is gone.

@@ -21,6 +21,9 @@ namespace timbre::jobs {
 struct ScanOptions {
   std::vector<std::filesystem::path> roots;  // folders or single files
   int threads = 1;
+  // Asked before each file: true stops the scan early (a cancelled or timed-out job).
+  // Finished tracks stay committed; nothing is marked gone.
+  std::function<bool()> should_stop;
 };
 
 enum class FileOutcome { kAdded, kUpdated, kUnchanged, kMoved, kFailed };
@@ -55,6 +58,7 @@ struct ScanSummary {
   size_t walk_errors = 0;
   double seconds = 0.0;
   double audio_seconds = 0.0;  // decoded in this scan
+  bool stopped = false;        // should_stop ended it early
 };
 
 // Receives events from the scan. Calls are serialised (never concurrent) but may come from

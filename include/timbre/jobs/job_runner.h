@@ -1,0 +1,99 @@
+// Runs the store's job queue: a fixed number of workers (the global concurrency limit)
+// claim jobs by priority, run the handler registered for the job's kind, and record the
+// outcome. A failed attempt is retried with exponential backoff and jitter while attempts
+// remain and the error is worth retrying; a job past its kind's time limit is stopped and
+// counts as a failed attempt; a cancel request stops a running job.
+//
+// Crash safety comes from the store: a job is claimed in a transaction, completes only from
+// `processing`, and Start() requeues what a killed process left running, so no job is lost
+// and none completes twice.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "timbre/core/status.h"
+#include "timbre/store/store.h"
+
+namespace timbre::jobs {
+
+// What a running handler may ask of the runner.
+class JobContext {
+ public:
+  virtual ~JobContext() = default;
+  // {current, total, percent, message}, stored with the job.
+  virtual void Progress(int64_t current, int64_t total, const std::string& message) = 0;
+  // True once the job should stop: cancelled, past its time limit, or the server stopping.
+  virtual bool ShouldStop() const = 0;
+};
+
+// Runs one job; returns its result as JSON text. Errors with code InvalidArgument,
+// NotFound or Unsupported are final; others are retried.
+using JobHandler =
+    std::function<Result<std::string>(const store::JobRecord& job, JobContext& context)>;
+
+struct JobRunnerOptions {
+  int workers = 2;                                          // TIMBRE_MAX_CONCURRENT_JOBS
+  std::chrono::milliseconds backoff_base{1000};             // first retry waits about this
+  std::chrono::milliseconds backoff_max{60000};
+  std::map<std::string, std::chrono::seconds> timeouts;     // by kind; TIMBRE_JOB_TIMEOUT
+  std::chrono::seconds default_timeout{3600};
+  std::chrono::milliseconds poll{500};  // how often idle workers look for due retries
+};
+
+// TIMBRE_JOB_TIMEOUT: "600" (every kind) or "scan=3600,analyze=300" (by kind, with an
+// optional bare default among them).
+Status ParseJobTimeouts(std::string_view text, JobRunnerOptions& options);
+
+class JobRunner {
+ public:
+  JobRunner(store::Store& store, JobRunnerOptions options);
+  ~JobRunner();
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+
+  void Register(const std::string& kind, JobHandler handler);
+  bool Handles(const std::string& kind) const;
+  std::vector<std::string> kinds() const;
+
+  // Requeues jobs a previous process left running, then starts the workers.
+  Result<size_t> Start();
+  // Stops claiming; running jobs get `grace` to finish, then are asked to stop and go back
+  // to the queue for the next start.
+  void Stop(std::chrono::milliseconds grace);
+  // A job was submitted: an idle worker looks at once.
+  void Wake();
+
+  int active() const { return active_.load(); }
+  int workers() const { return options_.workers; }
+  int64_t completed() const { return completed_.load(); }
+  int64_t failed_attempts() const { return failed_attempts_.load(); }
+
+ private:
+  class Context;
+  void WorkerLoop();
+  void Run(const store::JobRecord& job);
+  std::chrono::milliseconds Backoff(int attempt);
+
+  store::Store& store_;
+  JobRunnerOptions options_;
+  std::map<std::string, JobHandler> handlers_;
+  std::vector<std::thread> threads_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::atomic<bool> abort_running_{false};
+  std::atomic<int> active_{0};
+  std::atomic<int64_t> completed_{0};
+  std::atomic<int64_t> failed_attempts_{0};
+};
+
+}  // namespace timbre::jobs
