@@ -14,7 +14,7 @@
 #include "timbre/core/paths.h"
 #include "timbre/store/filter.h"
 #include "timbre/store/store.h"
-#include "track_json.h"
+#include "timbre/store/track_json.h"
 
 namespace timbre::cli {
 namespace {
@@ -116,7 +116,7 @@ int RunExport(const ExportArgs& args, const GlobalOptions& global) {
     WriteCsv(out, tracks);
   } else {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& t : tracks) list.push_back(TrackJson(t));
+    for (const auto& t : tracks) list.push_back(store::TrackJson(t));
     out << Dump(list, 2) << "\n";
   }
   out.flush();

@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "timbre/core/paths.h"
 #include "timbre/store/store.h"
-#include "track_json.h"
+#include "timbre/store/track_json.h"
 
 namespace timbre::cli {
 namespace {
@@ -74,7 +74,7 @@ int RunShow(const ShowArgs& args, const GlobalOptions& global) {
   if (!details.ok()) return Fail(details.status().message());
   if (!*details) return Fail(fmt::format("no track with id {}", *id), 2);
   if (args.json) {
-    std::printf("%s\n", Dump(TrackJson(**details), 2).c_str());
+    std::printf("%s\n", Dump(store::TrackJson(**details), 2).c_str());
   } else {
     PrintHuman(**details);
   }

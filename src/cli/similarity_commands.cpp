@@ -9,6 +9,7 @@
 #include "timbre/index/playlists.h"
 #include "timbre/index/timbre_v1.h"
 #include "timbre/store/store.h"
+#include "timbre/store/track_json.h"
 
 namespace timbre::cli {
 namespace {
@@ -37,17 +38,9 @@ std::string DisplayName(const store::TrackSummary& t) {
 }
 
 nlohmann::json EntryJson(const index::PlaylistEntry& e) {
-  const auto& t = e.track;
-  nlohmann::json j{{"id", t.id},
-                   {"path", SanitizeUtf8(t.path)},
-                   {"title", t.title},
-                   {"artist", t.artist},
-                   {"album", t.album},
-                   {"duration", t.duration},
-                   {"bpm", t.bpm ? nlohmann::json(*t.bpm) : nlohmann::json(nullptr)},
-                   {"key", t.key.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.key)},
-                   {"distance", e.distance},
-                   {"seed", e.seed}};
+  nlohmann::json j = store::SummaryJson(e.track);
+  j["distance"] = e.distance;
+  j["seed"] = e.seed;
   return j;
 }
 

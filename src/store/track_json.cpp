@@ -1,15 +1,15 @@
-#include "track_json.h"
+#include "timbre/store/track_json.h"
 
 #include "timbre/core/paths.h"
 
-namespace timbre::cli {
+namespace timbre::store {
 
-nlohmann::json TrackJson(const store::TrackDetails& d) {
+nlohmann::json TrackJson(const TrackDetails& d) {
   const auto& t = d.track;
   nlohmann::json j{
       {"id", t.key.id},
       {"path", SanitizeUtf8(t.key.path)},
-      {"status", store::TrackStatusName(t.key.status)},
+      {"status", TrackStatusName(t.key.status)},
       {"size", t.key.size},
       {"mtime_ns", t.key.mtime_ns},
       {"content_hash", t.key.content_hash},
@@ -38,7 +38,7 @@ nlohmann::json TrackJson(const store::TrackDetails& d) {
         {"musicbrainz_artist_id", t.tags.musicbrainz_artist_id},
         {"musicbrainz_album_artist_id", t.tags.musicbrainz_album_artist_id}}},
   };
-  if (t.key.status == store::TrackStatus::kFailed) {
+  if (t.key.status == TrackStatus::kFailed) {
     j["error"] = {{"reason", t.error_reason}, {"message", t.error_message}};
   }
   nlohmann::json analyses = nlohmann::json::array();
@@ -66,4 +66,15 @@ nlohmann::json TrackJson(const store::TrackDetails& d) {
   return j;
 }
 
-}  // namespace timbre::cli
+nlohmann::json SummaryJson(const TrackSummary& t) {
+  return {{"id", t.id},
+          {"path", SanitizeUtf8(t.path)},
+          {"title", t.title},
+          {"artist", t.artist},
+          {"album", t.album},
+          {"duration", t.duration},
+          {"bpm", t.bpm ? nlohmann::json(*t.bpm) : nlohmann::json(nullptr)},
+          {"key", t.key.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.key)}};
+}
+
+}  // namespace timbre::store
