@@ -14,7 +14,7 @@
 #include "timbre/core/paths.h"
 #include "timbre/store/filter.h"
 #include "timbre/store/store.h"
-#include "timbre/store/track_json.h"
+#include "timbre/store/json_views.h"
 
 namespace timbre::cli {
 namespace {

@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "timbre/core/paths.h"
 #include "timbre/store/store.h"
-#include "timbre/store/track_json.h"
+#include "timbre/store/json_views.h"
 
 namespace timbre::cli {
 namespace {

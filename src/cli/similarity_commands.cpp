@@ -9,7 +9,7 @@
 #include "timbre/index/playlists.h"
 #include "timbre/index/timbre_v1.h"
 #include "timbre/store/store.h"
-#include "timbre/store/track_json.h"
+#include "timbre/store/json_views.h"
 
 namespace timbre::cli {
 namespace {

@@ -1,4 +1,4 @@
-// Stored tracks as JSON, the same for the CLI and the HTTP API.
+// Stored tracks and jobs as JSON, the same for the CLI and the HTTP API.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,5 +13,9 @@ nlohmann::json TrackJson(const TrackDetails& track);
 
 // The short form of lists and playlists: id, path, title, artist, album, duration, bpm, key.
 nlohmann::json SummaryJson(const TrackSummary& track);
+
+// A job: state, attempts, payload, progress {current, total, percent, message}, result,
+// error, times, and the attempt log when loaded.
+nlohmann::json JobJson(const JobRecord& job);
 
 }  // namespace timbre::store

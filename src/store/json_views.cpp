@@ -1,4 +1,4 @@
-#include "timbre/store/track_json.h"
+#include "timbre/store/json_views.h"
 
 #include "timbre/core/paths.h"
 
@@ -75,6 +75,48 @@ nlohmann::json SummaryJson(const TrackSummary& t) {
           {"duration", t.duration},
           {"bpm", t.bpm ? nlohmann::json(*t.bpm) : nlohmann::json(nullptr)},
           {"key", t.key.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.key)}};
+}
+
+namespace {
+
+using Json = nlohmann::json;
+
+// A JSON text stored with a job, as JSON again (a text that is not JSON stays a string).
+Json Parsed(const std::string& text) {
+  if (text.empty()) return nullptr;
+  Json j = Json::parse(text, nullptr, false);
+  return j.is_discarded() ? Json(text) : j;
+}
+
+}  // namespace
+
+nlohmann::json JobJson(const JobRecord& j) {
+  Json out{{"id", j.id},
+           {"kind", j.kind},
+           {"state", JobStateName(j.state)},
+           {"priority", j.priority},
+           {"attempts", j.attempts},
+           {"max_attempts", j.max_attempts},
+           {"cancel_requested", j.cancel_requested},
+           {"payload", Parsed(j.payload)},
+           {"progress", Parsed(j.progress)},
+           {"result", Parsed(j.result)},
+           {"error", j.error.empty() ? Json(nullptr) : Json(j.error)},
+           {"created_at", j.created_at},
+           {"updated_at", j.updated_at},
+           {"started_at", j.started_at},
+           {"finished_at", j.finished_at}};
+  if (!j.attempt_log.empty()) {
+    Json attempts = Json::array();
+    for (const auto& a : j.attempt_log) {
+      attempts.push_back({{"number", a.number},
+                          {"started_at", a.started_at},
+                          {"finished_at", a.finished_at},
+                          {"error", a.error.empty() ? Json(nullptr) : Json(a.error)}});
+    }
+    out["attempt_log"] = attempts;
+  }
+  return out;
 }
 
 }  // namespace timbre::store

@@ -1,0 +1,97 @@
+// What the API's handlers share: the store, the job runner, access control, the index
+// cache and metrics, plus the helpers every handler uses to read requests and answer.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "timbre/index/space_index.h"
+#include "timbre/server/access.h"
+#include "timbre/server/server.h"
+
+namespace timbre::server {
+
+using Json = nlohmann::json;
+using Params = std::map<std::string, std::string>;  // {id} and the like, from the path
+
+// Read-only similarity indexes, reopened when the store has changed since (checked at most
+// once a second), so that scans by jobs show up without a restart.
+class IndexCache {
+ public:
+  Result<std::shared_ptr<const index::SpaceIndex>> Get(store::Store& store,
+                                                       const std::string& space);
+
+ private:
+  struct Entry {
+    std::shared_ptr<const index::SpaceIndex> index;
+    int64_t last_change = -1;
+    std::chrono::steady_clock::time_point checked;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+};
+
+struct ApiContext {
+  ApiContext(store::Store& s, jobs::JobRunner& r, ServerOptions o, Credentials c);
+
+  store::Store& store;
+  jobs::JobRunner& runner;
+  ServerOptions options;
+  std::vector<std::filesystem::path> roots;  // canonical library roots
+  Credentials credentials;
+  RateLimiter limiter;
+  IndexCache indexes;
+  std::chrono::steady_clock::time_point started;
+
+  std::shared_ptr<prometheus::Registry> registry;
+  prometheus::Family<prometheus::Counter>* requests = nullptr;
+  prometheus::Family<prometheus::Histogram>* latency = nullptr;
+};
+
+HttpResponse JsonResponse(int status, const Json& body);
+// {code, message} with the status that fits.
+HttpResponse ErrorResponse(int status, const std::string& code, const std::string& message);
+HttpResponse StatusResponse(const Status& status);
+
+// The body as a JSON object, or a 400 naming what is wrong.
+Result<Json> ParseObject(const HttpRequest& request);
+// An integer query parameter within [lo, hi]; `fallback` when absent.
+Result<int64_t> QueryInt(const HttpRequest& request, const std::string& name, int64_t fallback,
+                         int64_t lo, int64_t hi);
+bool QueryFlag(const HttpRequest& request, const std::string& name);
+
+// A file path from a request, resolved and confined to the library roots.
+Result<std::string> ConfinedPath(const ApiContext& context, const std::string& path);
+
+// Route handlers, by file.
+HttpResponse Health(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse Manifest(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse Capabilities(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse OpenApi(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse Metrics(ApiContext& c, const HttpRequest& r, const Params& p);
+
+HttpResponse PluginSubmitJob(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse PluginGetJob(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse PluginCancelJob(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse SubmitJob(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse ListJobs(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse GetJob(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse CancelJob(ApiContext& c, const HttpRequest& r, const Params& p);
+
+HttpResponse ListTracks(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse GetTrack(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params& p);
+
+}  // namespace timbre::server

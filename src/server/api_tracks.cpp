@@ -1,0 +1,182 @@
+// Track routes: listing with filters, one track in full, and the playlists (similar, mix,
+// path) over the similarity index.
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "api_context.h"
+#include "timbre/index/playlists.h"
+#include "timbre/index/timbre_v1.h"
+#include "timbre/store/filter.h"
+#include "timbre/store/json_views.h"
+
+namespace timbre::server {
+namespace {
+
+Result<int64_t> TrackId(const std::string& s, const char* what) {
+  int64_t id = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+  if (ec != std::errc() || ptr != s.data() + s.size() || id <= 0) {
+    return InvalidArgument(fmt::format("{} must be a track id, not '{}'", what, s));
+  }
+  return id;
+}
+
+Json Playlist(const std::vector<index::PlaylistEntry>& entries) {
+  Json list = Json::array();
+  for (const auto& e : entries) {
+    Json j = store::SummaryJson(e.track);
+    j["distance"] = e.distance;
+    j["seed"] = e.seed;
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
+// The space's index, or the answer that explains why there is none.
+Result<std::shared_ptr<const index::SpaceIndex>> Space(ApiContext& c, const std::string& space) {
+  if (space != index::kTimbreV1Space) {
+    return NotFound(fmt::format("no embedding space '{}' (available: {})", space,
+                                index::kTimbreV1Space));
+  }
+  auto found = c.indexes.Get(c.store, space);
+  if (!found.ok()) return found.status();
+  if ((*found)->vectors().size() == 0) {
+    return NotFound("the library has no analysed tracks yet: submit a scan job first");
+  }
+  return found;
+}
+
+Result<store::TrackFilter> Filter(const std::string& where) {
+  auto filter = store::ParseFilter(where);
+  if (!filter.ok()) {
+    return InvalidArgument(fmt::format("where: {}", filter.status().message()));
+  }
+  return filter;
+}
+
+}  // namespace
+
+HttpResponse ListTracks(ApiContext& c, const HttpRequest& r, const Params&) {
+  auto limit = QueryInt(r, "limit", 50, 1, 1000);
+  if (!limit.ok()) return StatusResponse(limit.status());
+  auto offset = QueryInt(r, "offset", 0, 0, INT64_MAX);
+  if (!offset.ok()) return StatusResponse(offset.status());
+  auto filter = Filter(r.Query("where"));
+  if (!filter.ok()) return StatusResponse(filter.status());
+  auto ids = c.store.SelectTracks(*filter);
+  if (!ids.ok()) return StatusResponse(ids.status());
+  const size_t begin = std::min(ids->size(), static_cast<size_t>(*offset));
+  const size_t end = std::min(ids->size(), begin + static_cast<size_t>(*limit));
+  auto page = c.store.Summaries({ids->begin() + begin, ids->begin() + end});
+  if (!page.ok()) return StatusResponse(page.status());
+  Json tracks = Json::array();
+  for (const auto& t : *page) tracks.push_back(store::SummaryJson(t));
+  return JsonResponse(200, {{"total", ids->size()},
+                            {"offset", *offset},
+                            {"limit", *limit},
+                            {"tracks", tracks}});
+}
+
+HttpResponse GetTrack(ApiContext& c, const HttpRequest&, const Params& p) {
+  auto id = TrackId(p.at("id"), "the path's id");
+  if (!id.ok()) return ErrorResponse(404, "not_found", id.status().message());
+  auto details = c.store.GetTrack(*id);
+  if (!details.ok()) return StatusResponse(details.status());
+  if (!*details) return ErrorResponse(404, "not_found", fmt::format("no track {}", *id));
+  return JsonResponse(200, store::TrackJson(**details));
+}
+
+HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p) {
+  auto id = TrackId(p.at("id"), "the path's id");
+  if (!id.ok()) return ErrorResponse(404, "not_found", id.status().message());
+  auto n = QueryInt(r, "n", 10, 1, 1000);
+  if (!n.ok()) return StatusResponse(n.status());
+  auto filter = Filter(r.Query("where"));
+  if (!filter.ok()) return StatusResponse(filter.status());
+  const std::string space_name = r.Query("space", index::kTimbreV1Space);
+  auto space = Space(c, space_name);
+  if (!space.ok()) return StatusResponse(space.status());
+  index::SimilarRequest request;
+  request.seed = *id;
+  request.count = static_cast<size_t>(*n);
+  request.filter = std::move(*filter);
+  request.exclude_same_artist = QueryFlag(r, "exclude_same_artist");
+  request.exclude_same_album = QueryFlag(r, "exclude_same_album");
+  auto entries = index::SimilarTracks(c.store, **space, request);
+  if (!entries.ok()) return StatusResponse(entries.status());
+  return JsonResponse(200, {{"seed", *id}, {"space", space_name}, {"tracks", Playlist(*entries)}});
+}
+
+HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params&) {
+  auto body = ParseObject(r);
+  if (!body.ok()) return StatusResponse(body.status());
+  index::MixRequest request;
+  const Json& seeds = (*body)["seeds"];
+  if (!seeds.is_array() || seeds.empty() || seeds.size() > 100) {
+    return ErrorResponse(400, "invalid_argument", "\"seeds\" must list 1 to 100 track ids");
+  }
+  for (const auto& s : seeds) {
+    if (!s.is_number_integer()) {
+      return ErrorResponse(400, "invalid_argument", "\"seeds\" must hold track ids (integers)");
+    }
+    request.seeds.push_back(s.get<int64_t>());
+  }
+  if (body->contains("n")) {
+    const Json& n = (*body)["n"];
+    if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() > 1000) {
+      return ErrorResponse(400, "invalid_argument", "\"n\" must be an integer from 1 to 1000");
+    }
+    request.count = n.get<size_t>();
+  }
+  if (body->contains("max_duration")) {
+    const Json& d = (*body)["max_duration"];
+    if (!d.is_number() || d.get<double>() < 0) {
+      return ErrorResponse(400, "invalid_argument", "\"max_duration\" must be seconds, >= 0");
+    }
+    request.max_duration = d.get<double>();
+  }
+  if (body->contains("artist_window")) {
+    const Json& w = (*body)["artist_window"];
+    if (!w.is_number_integer() || w.get<int64_t>() < 0 || w.get<int64_t>() > 100) {
+      return ErrorResponse(400, "invalid_argument", "\"artist_window\" must be from 0 to 100");
+    }
+    request.artist_window = w.get<size_t>();
+  }
+  if (body->contains("where")) {
+    if (!(*body)["where"].is_string()) {
+      return ErrorResponse(400, "invalid_argument", "\"where\" must be a string");
+    }
+    auto filter = Filter((*body)["where"].get<std::string>());
+    if (!filter.ok()) return StatusResponse(filter.status());
+    request.filter = std::move(*filter);
+  }
+  auto space = Space(c, index::kTimbreV1Space);
+  if (!space.ok()) return StatusResponse(space.status());
+  auto entries = index::MixTracks(c.store, **space, request);
+  if (!entries.ok()) return StatusResponse(entries.status());
+  return JsonResponse(200, {{"seeds", request.seeds}, {"tracks", Playlist(*entries)}});
+}
+
+HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params&) {
+  auto from = TrackId(r.Query("from"), "'from'");
+  if (!from.ok()) return StatusResponse(from.status());
+  auto to = TrackId(r.Query("to"), "'to'");
+  if (!to.ok()) return StatusResponse(to.status());
+  auto steps = QueryInt(r, "steps", 5, 1, 200);
+  if (!steps.ok()) return StatusResponse(steps.status());
+  auto filter = Filter(r.Query("where"));
+  if (!filter.ok()) return StatusResponse(filter.status());
+  auto space = Space(c, index::kTimbreV1Space);
+  if (!space.ok()) return StatusResponse(space.status());
+  index::PathRequest request;
+  request.from = *from;
+  request.to = *to;
+  request.steps = static_cast<size_t>(*steps);
+  request.filter = std::move(*filter);
+  auto entries = index::PathTracks(c.store, **space, request);
+  if (!entries.ok()) return StatusResponse(entries.status());
+  return JsonResponse(200, {{"from", *from}, {"to", *to}, {"tracks", Playlist(*entries)}});
+}
+
+}  // namespace timbre::server
