@@ -14,10 +14,12 @@ packages=(
   libsqlite3-dev
   # vectors: FAISS, with OpenBLAS behind the system BLAS (the reference BLAS is far slower)
   libfaiss-dev libopenblas0-pthread
+  # HTTP API: event-driven server, metrics, constant-time key comparison
+  libmicrohttpd-dev prometheus-cpp-dev libssl-dev
   # plumbing
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   # tests and benchmarks: GoogleTest, tools that make and inspect test audio and databases
-  libgtest-dev ffmpeg sox sqlite3 time
+  libgtest-dev ffmpeg sox sqlite3 time libcurl4-openssl-dev wrk
   # tag interop checks: mutagen reads what we write, beets imports a tagged folder
   python3-mutagen beets
 )

@@ -28,6 +28,8 @@ void AddDuplicatesCommand(CLI::App& app, GlobalOptions& global);
 void AddIndexCommand(CLI::App& app, GlobalOptions& global);
 void AddTagsCommands(CLI::App& app, GlobalOptions& global);  // tags write, tags show
 void AddExportCommand(CLI::App& app, GlobalOptions& global);
+void AddServeCommand(CLI::App& app, GlobalOptions& global);
+void AddJobsCommands(CLI::App& app, GlobalOptions& global);  // jobs list, show, cancel
 
 // JSON text that never throws on file names with invalid UTF-8.
 std::string Dump(const nlohmann::json& j, int indent = -1);

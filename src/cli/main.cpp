@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   AddIndexCommand(app, global);
   AddTagsCommands(app, global);
   AddExportCommand(app, global);
+  AddServeCommand(app, global);
+  AddJobsCommands(app, global);
 
   try {
     app.parse(argc, argv);

@@ -44,9 +44,10 @@ class JobScanObserver : public ScanObserver {
 };
 
 Json SummaryJson(const ScanSummary& s) {
-  return {{"files", s.files},   {"added", s.added},   {"updated", s.updated},
-          {"unchanged", s.unchanged}, {"moved", s.moved}, {"gone", s.gone},
-          {"failed", s.failed}, {"albums_updated", s.albums_updated},
+  return {{"files", s.files},     {"added", s.added},
+          {"updated", s.updated}, {"unchanged", s.unchanged},
+          {"moved", s.moved},     {"gone", s.gone},
+          {"failed", s.failed},   {"albums_updated", s.albums_updated},
           {"seconds", s.seconds}, {"audio_seconds", s.audio_seconds}};
 }
 
@@ -171,17 +172,16 @@ Result<std::string> WriteTagsJob(store::Store& store, const store::JobRecord& jo
       ++changed;
     }
     results.push_back(std::move(r));
-    context.Progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(ids.size()),
-                     outcome->path);
+    context.Progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(ids.size()), outcome->path);
   }
-  return Dump({{"dry_run", dry_run}, {"changed", changed}, {"failed", failed},
-               {"results", results}});
+  return Dump(
+      {{"dry_run", dry_run}, {"changed", changed}, {"failed", failed}, {"results", results}});
 }
 
 }  // namespace
 
-void RegisterBuiltinJobs(JobRunner& runner, store::Store& store,
-                         const analysis::Pipeline& pipeline, const BuiltinJobOptions& options) {
+void RegisterBuiltinJobs(JobRunner& runner, store::Store& store, const analysis::Pipeline& pipeline,
+                         const BuiltinJobOptions& options) {
   const int threads = std::max(1, options.scan_threads);
   runner.Register("scan", [&store, &pipeline, threads](const auto& job, JobContext& context) {
     return ScanJob(store, pipeline, threads, job, context);

@@ -4,8 +4,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace timbre::jobs {
 namespace {
@@ -68,8 +68,8 @@ class JobRunner::Context : public JobContext {
 
   void Progress(int64_t current, int64_t total, const std::string& message) override {
     const double percent = total > 0 ? 100.0 * static_cast<double>(current) / total : 0.0;
-    nlohmann::json p{{"current", current}, {"total", total}, {"percent", percent},
-                     {"message", message}};
+    nlohmann::json p{
+        {"current", current}, {"total", total}, {"percent", percent}, {"message", message}};
     const Status s = runner_.store_.SetJobProgress(
         id_, p.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (!s.ok()) spdlog::warn("job {}: progress not saved: {}", id_, s.message());

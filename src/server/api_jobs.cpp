@@ -14,18 +14,13 @@ namespace {
 
 constexpr int kDefaultPriority = 10;
 
-Json Parsed(const std::string& text) {
-  if (text.empty()) return nullptr;
-  Json j = Json::parse(text, nullptr, false);
-  return j.is_discarded() ? Json(text) : j;
-}
-
 using store::JobJson;
 
 // The plugin contract's view: status, and progress as a fraction.
 Json PluginJobJson(const store::JobRecord& j) {
+  const Json full = JobJson(j);
+  const Json& detail = full["progress"];
   double fraction = j.state == store::JobState::kCompleted ? 1.0 : 0.0;
-  const Json detail = Parsed(j.progress);
   if (fraction == 0.0 && detail.is_object() && detail.contains("percent") &&
       detail["percent"].is_number()) {
     fraction = std::clamp(detail["percent"].get<double>() / 100.0, 0.0, 1.0);
@@ -37,8 +32,8 @@ Json PluginJobJson(const store::JobRecord& j) {
           {"priority", j.priority},
           {"progress", fraction},
           {"message", detail.is_object() ? detail.value("message", "") : ""},
-          {"result", Parsed(j.result)},
-          {"error", j.error.empty() ? Json(nullptr) : Json(j.error)},
+          {"result", full["result"]},
+          {"error", full["error"]},
           {"created_at", j.created_at},
           {"updated_at", j.updated_at}};
 }
@@ -57,8 +52,9 @@ Result<int> Priority(const Json& body) {
   if (!body.contains("priority")) return kDefaultPriority;
   const Json& p = body["priority"];
   if (!p.is_number_integer() || p.get<int64_t>() < 0 || p.get<int64_t>() > 100) {
-    return InvalidArgument("\"priority\" must be an integer from 0 (now playing) to 100; "
-                           "10 is normal, 20 background");
+    return InvalidArgument(
+        "\"priority\" must be an integer from 0 (now playing) to 100; "
+        "10 is normal, 20 background");
   }
   return p.get<int>();
 }
@@ -88,7 +84,8 @@ Status ValidatePayload(const ApiContext& c, const std::string& kind, Json& paylo
       return Status::Ok();
     }
     if (payload.contains("file_path")) {
-      if (!payload["file_path"].is_string()) return InvalidArgument("\"file_path\" must be a string");
+      if (!payload["file_path"].is_string())
+        return InvalidArgument("\"file_path\" must be a string");
       auto confined = ConfinedPath(c, payload["file_path"].get<std::string>());
       if (!confined.ok()) return confined.status();
       payload["file_path"] = *confined;
@@ -115,16 +112,16 @@ HttpResponse Submit(ApiContext& c, const HttpRequest& r, Json body, bool plugin)
     return ErrorResponse(400, "invalid_argument", "\"kind\" must be a string");
   }
   if (!body.contains("kind") && !plugin) {
-    return ErrorResponse(400, "invalid_argument",
-                         fmt::format("\"kind\" is required: one of {}",
-                                     Json(c.runner.kinds()).dump()));
+    return ErrorResponse(
+        400, "invalid_argument",
+        fmt::format("\"kind\" is required: one of {}", Json(c.runner.kinds()).dump()));
   }
   std::string kind = body.contains("kind") ? body["kind"].get<std::string>() : "analyze";
   if (plugin && (kind == "analysis" || kind == "analyse")) kind = "analyze";
   if (!c.runner.Handles(kind)) {
-    return ErrorResponse(400, "unknown_kind",
-                         fmt::format("unknown kind '{}': one of {}", kind,
-                                     Json(c.runner.kinds()).dump()));
+    return ErrorResponse(
+        400, "unknown_kind",
+        fmt::format("unknown kind '{}': one of {}", kind, Json(c.runner.kinds()).dump()));
   }
   auto priority = Priority(body);
   if (!priority.ok()) return StatusResponse(priority.status());
@@ -141,11 +138,13 @@ HttpResponse Submit(ApiContext& c, const HttpRequest& r, Json body, bool plugin)
   if (!counts.ok()) return StatusResponse(counts.status());
   const int64_t unfinished = counts->pending + counts->processing;
   // The plugin contract says "busy" at the concurrency limit; /v1 queues up to a cap.
-  const int64_t limit = plugin ? c.runner.workers() : static_cast<int64_t>(c.options.max_queued_jobs);
+  const int64_t limit =
+      plugin ? c.runner.workers() : static_cast<int64_t>(c.options.max_queued_jobs);
   if (unfinished >= limit) {
-    HttpResponse busy = ErrorResponse(
-        429, "busy",
-        fmt::format("{} jobs are waiting or running (limit {}); try again later", unfinished, limit));
+    HttpResponse busy =
+        ErrorResponse(429, "busy",
+                      fmt::format("{} jobs are waiting or running (limit {}); try again later",
+                                  unfinished, limit));
     busy.headers["Retry-After"] = "1";
     return busy;
   }
@@ -173,9 +172,8 @@ HttpResponse Submit(ApiContext& c, const HttpRequest& r, Json body, bool plugin)
     return StatusResponse(submitted.status());
   }
   if (!replayed) c.runner.Wake();
-  HttpResponse response =
-      JsonResponse(replayed ? 200 : (plugin ? 202 : 201),
-                   plugin ? PluginJobJson(*submitted) : JobJson(*submitted));
+  HttpResponse response = JsonResponse(replayed ? 200 : (plugin ? 202 : 201),
+                                       plugin ? PluginJobJson(*submitted) : JobJson(*submitted));
   response.headers["Location"] = fmt::format("{}/{}", plugin ? "/jobs" : "/v1/jobs", submitted->id);
   if (replayed) response.headers["Idempotent-Replayed"] = "true";
   return response;
@@ -249,7 +247,9 @@ HttpResponse ListJobs(ApiContext& c, const HttpRequest& r, const Params&) {
   return JsonResponse(200, {{"jobs", list}});
 }
 
-HttpResponse GetJob(ApiContext& c, const HttpRequest&, const Params& p) { return Fetch(c, p, false); }
+HttpResponse GetJob(ApiContext& c, const HttpRequest&, const Params& p) {
+  return Fetch(c, p, false);
+}
 
 HttpResponse CancelJob(ApiContext& c, const HttpRequest&, const Params& p) {
   return Cancel(c, p, false);

@@ -128,14 +128,16 @@ bool QueryFlag(const HttpRequest& request, const std::string& name) {
 
 Result<std::string> ConfinedPath(const ApiContext& context, const std::string& path) {
   if (context.roots.empty()) {
-    return InvalidArgument("file paths are refused: the server has no library roots "
-                           "(timbre serve --library DIR)")
+    return InvalidArgument(
+               "file paths are refused: the server has no library roots "
+               "(timbre serve --library DIR)")
         .WithReason("no_library_roots");
   }
   std::error_code ec;
   const auto resolved = std::filesystem::weakly_canonical(path, ec);
   if (ec || !std::filesystem::path(path).is_absolute()) {
-    return InvalidArgument(fmt::format("'{}' is not an absolute path", path)).WithReason("bad_path");
+    return InvalidArgument(fmt::format("'{}' is not an absolute path", path))
+        .WithReason("bad_path");
   }
   for (const auto& root : context.roots) {
     auto rel = resolved.lexically_relative(root);
@@ -146,7 +148,7 @@ Result<std::string> ConfinedPath(const ApiContext& context, const std::string& p
 }
 
 Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& store,
-                                                                  const std::string& space) {
+                                                                 const std::string& space) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
   Entry& e = entries_[space];
@@ -242,8 +244,8 @@ struct ApiServer::Impl {
     c.requests->Add({{"route", label}, {"status", std::to_string(response.status)}}).Increment();
     c.latency
         ->Add({{"route", label}},
-              prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.05,
-                                                      0.25, 1})
+              prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25,
+                                                      1})
         .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return response;
   }

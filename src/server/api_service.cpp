@@ -31,8 +31,8 @@ HttpResponse Health(ApiContext& c, const HttpRequest& r, const Params&) {
          {"active_jobs", c.runner.active()},
          {"max_concurrent_jobs", c.runner.workers()},
          {"model_cached", false},  // no model runtime yet: nothing to keep loaded
-         {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - c.started)
-                          .count()}};
+         {"uptime_s",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - c.started).count()}};
   if (!QueryFlag(r, "deep")) return JsonResponse(200, j);
 
   // Deep: the store answers, the index opens, the queue is readable.
@@ -52,8 +52,8 @@ HttpResponse Health(ApiContext& c, const HttpRequest& r, const Params&) {
   }
   auto index = c.indexes.Get(c.store, index::kTimbreV1Space);
   if (index.ok()) {
-    checks["index"] = {{"ok", true}, {"space", index::kTimbreV1Space},
-                       {"vectors", (*index)->vectors().size()}};
+    checks["index"] = {
+        {"ok", true}, {"space", index::kTimbreV1Space}, {"vectors", (*index)->vectors().size()}};
   } else {
     healthy = false;
     checks["index"] = {{"ok", false}, {"error", index.status().message()}};

@@ -36,8 +36,8 @@ Json Playlist(const std::vector<index::PlaylistEntry>& entries) {
 // The space's index, or the answer that explains why there is none.
 Result<std::shared_ptr<const index::SpaceIndex>> Space(ApiContext& c, const std::string& space) {
   if (space != index::kTimbreV1Space) {
-    return NotFound(fmt::format("no embedding space '{}' (available: {})", space,
-                                index::kTimbreV1Space));
+    return NotFound(
+        fmt::format("no embedding space '{}' (available: {})", space, index::kTimbreV1Space));
   }
   auto found = c.indexes.Get(c.store, space);
   if (!found.ok()) return found.status();
@@ -72,10 +72,8 @@ HttpResponse ListTracks(ApiContext& c, const HttpRequest& r, const Params&) {
   if (!page.ok()) return StatusResponse(page.status());
   Json tracks = Json::array();
   for (const auto& t : *page) tracks.push_back(store::SummaryJson(t));
-  return JsonResponse(200, {{"total", ids->size()},
-                            {"offset", *offset},
-                            {"limit", *limit},
-                            {"tracks", tracks}});
+  return JsonResponse(
+      200, {{"total", ids->size()}, {"offset", *offset}, {"limit", *limit}, {"tracks", tracks}});
 }
 
 HttpResponse GetTrack(ApiContext& c, const HttpRequest&, const Params& p) {

@@ -120,8 +120,7 @@ struct HttpServer::Impl {
 };
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options,
-                                                      HttpHandler handler,
-                                                      HttpResponse too_large) {
+                                                      HttpHandler handler, HttpResponse too_large) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->handler = std::move(handler);
@@ -142,8 +141,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options
       MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed,
       impl.get(), MHD_OPTION_END);
   if (impl->daemon == nullptr) {
-    return IoError(fmt::format("cannot listen on {}:{} (in use, or not allowed)", options.bind,
-                               options.port));
+    return IoError(
+        fmt::format("cannot listen on {}:{} (in use, or not allowed)", options.bind, options.port));
   }
   const auto* info = MHD_get_daemon_info(impl->daemon, MHD_DAEMON_INFO_BIND_PORT);
   const int port = info != nullptr ? info->port : options.port;

@@ -62,17 +62,18 @@ TEST(JobRunnerTest, RunsEveryJobOnceWithinTheConcurrencyLimit) {
   auto store = Open(dir);
   JobRunner runner(*store, Fast(3));
   std::atomic<int> running{0}, peak{0}, runs{0};
-  runner.Register("work", [&](const store::JobRecord& job, JobContext& context) -> Result<std::string> {
-    const int now = ++running;
-    int seen = peak.load();
-    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-    }
-    context.Progress(1, 2, "half");
-    std::this_thread::sleep_for(5ms);
-    --running;
-    ++runs;
-    return "{\"id\":" + std::to_string(job.id) + "}";
-  });
+  runner.Register("work",
+                  [&](const store::JobRecord& job, JobContext& context) -> Result<std::string> {
+                    const int now = ++running;
+                    int seen = peak.load();
+                    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+                    }
+                    context.Progress(1, 2, "half");
+                    std::this_thread::sleep_for(5ms);
+                    --running;
+                    ++runs;
+                    return "{\"id\":" + std::to_string(job.id) + "}";
+                  });
   std::vector<int64_t> ids;
   for (int i = 0; i < 40; ++i) ids.push_back(Submit(*store, "work"));
   ASSERT_TRUE(runner.Start().ok());
@@ -147,7 +148,8 @@ TEST(JobRunnerTest, StopsJobsPastTheirTimeLimitAndCancelledOnes) {
   const int64_t slow = Submit(*store, "slow", "{}", 1);
   const int64_t endless = Submit(*store, "endless");
   ASSERT_TRUE(runner.Start().ok());
-  for (int i = 0; i < 500 && (*store->GetJob(endless))->state != store::JobState::kProcessing; ++i) {
+  for (int i = 0; i < 500 && (*store->GetJob(endless))->state != store::JobState::kProcessing;
+       ++i) {
     std::this_thread::sleep_for(10ms);
   }
   ASSERT_TRUE(store->CancelJob(endless).ok());
@@ -164,10 +166,11 @@ TEST(JobRunnerTest, StoppingPutsRunningJobsBackInTheQueue) {
   int64_t id = 0;
   {
     JobRunner runner(*store, Fast(1));
-    runner.Register("long", [](const store::JobRecord&, JobContext& context) -> Result<std::string> {
-      while (!context.ShouldStop()) std::this_thread::sleep_for(5ms);
-      return IoError("stopped");
-    });
+    runner.Register("long",
+                    [](const store::JobRecord&, JobContext& context) -> Result<std::string> {
+                      while (!context.ShouldStop()) std::this_thread::sleep_for(5ms);
+                      return IoError("stopped");
+                    });
     id = Submit(*store, "long");
     ASSERT_TRUE(runner.Start().ok());
     for (int i = 0; i < 500 && runner.active() == 0; ++i) std::this_thread::sleep_for(10ms);

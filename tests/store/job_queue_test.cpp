@@ -44,7 +44,8 @@ TEST(JobQueueTest, ClaimsByPriorityThenAge) {
     EXPECT_EQ((*job)->attempts, 1);
     order.push_back((*job)->id);
   }
-  EXPECT_EQ(order, (std::vector<int64_t>{now_playing->id, normal->id, normal2->id, background->id}));
+  EXPECT_EQ(order,
+            (std::vector<int64_t>{now_playing->id, normal->id, normal2->id, background->id}));
   EXPECT_EQ(store->CountJobs()->processing, 4);
 }
 

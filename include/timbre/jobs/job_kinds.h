@@ -21,7 +21,7 @@ struct BuiltinJobOptions {
 };
 
 // The pipeline must outlive the runner.
-void RegisterBuiltinJobs(JobRunner& runner, store::Store& store,
-                         const analysis::Pipeline& pipeline, const BuiltinJobOptions& options);
+void RegisterBuiltinJobs(JobRunner& runner, store::Store& store, const analysis::Pipeline& pipeline,
+                         const BuiltinJobOptions& options);
 
 }  // namespace timbre::jobs

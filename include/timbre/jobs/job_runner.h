@@ -41,10 +41,10 @@ using JobHandler =
     std::function<Result<std::string>(const store::JobRecord& job, JobContext& context)>;
 
 struct JobRunnerOptions {
-  int workers = 2;                                          // TIMBRE_MAX_CONCURRENT_JOBS
-  std::chrono::milliseconds backoff_base{1000};             // first retry waits about this
+  int workers = 2;                               // TIMBRE_MAX_CONCURRENT_JOBS
+  std::chrono::milliseconds backoff_base{1000};  // first retry waits about this
   std::chrono::milliseconds backoff_max{60000};
-  std::map<std::string, std::chrono::seconds> timeouts;     // by kind; TIMBRE_JOB_TIMEOUT
+  std::map<std::string, std::chrono::seconds> timeouts;  // by kind; TIMBRE_JOB_TIMEOUT
   std::chrono::seconds default_timeout{3600};
   std::chrono::milliseconds poll{500};  // how often idle workers look for due retries
 };

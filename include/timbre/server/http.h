@@ -46,8 +46,7 @@ struct HttpOptions {
 class HttpServer {
  public:
   // Binds and starts serving; `too_large` answers a body over the limit.
-  static Result<std::unique_ptr<HttpServer>> Start(const HttpOptions& options,
-                                                   HttpHandler handler,
+  static Result<std::unique_ptr<HttpServer>> Start(const HttpOptions& options, HttpHandler handler,
                                                    HttpResponse too_large);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

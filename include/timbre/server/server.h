@@ -19,8 +19,8 @@ struct ServerOptions {
   // File paths in requests must lie under one of these (after resolving links and "..");
   // with none, requests that name files are refused.
   std::vector<std::filesystem::path> library_roots;
-  std::string secret;          // INTERNAL_API_SECRET
-  std::string api_keys_file;   // more keys, one per line
+  std::string secret;             // INTERNAL_API_SECRET
+  std::string api_keys_file;      // more keys, one per line
   double rate_per_second = 1000;  // per client; 0 turns rate limiting off
   double rate_burst = 2000;
   size_t max_queued_jobs = 10000;  // POST /v1/jobs answers 429 beyond this many unfinished

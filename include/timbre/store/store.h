@@ -229,8 +229,7 @@ class Store {
   virtual Result<std::optional<JobRecord>> CancelJob(int64_t id) = 0;
   virtual Result<std::optional<JobRecord>> GetJob(int64_t id) = 0;
   // Newest first; `state` empty for all.
-  virtual Result<std::vector<JobRecord>> ListJobs(std::optional<JobState> state,
-                                                  size_t limit) = 0;
+  virtual Result<std::vector<JobRecord>> ListJobs(std::optional<JobState> state, size_t limit) = 0;
   // After a crash: processing jobs go back to pending (their attempt is closed as
   // interrupted). Returns how many.
   virtual Result<size_t> RequeueInterruptedJobs() = 0;

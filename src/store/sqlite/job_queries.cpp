@@ -89,9 +89,9 @@ Result<JobRecord> SubmitJob(Database& db, const NewJob& job, bool* replayed) {
     if (s.Step(&st)) {
       JobRecord existing = ReadJob(s);
       if (existing.request_hash != job.request_hash) {
-        return InvalidArgument(fmt::format(
-                   "Idempotency-Key '{}' was used with another request (job {})",
-                   job.idempotency_key, existing.id))
+        return InvalidArgument(
+                   fmt::format("Idempotency-Key '{}' was used with another request (job {})",
+                               job.idempotency_key, existing.id))
             .WithReason("idempotency_mismatch");
       }
       if (replayed != nullptr) *replayed = true;
@@ -215,14 +215,12 @@ ORDER BY number)sql");
   return job;
 }
 
-Result<std::vector<JobRecord>> ListJobs(Database& db, std::optional<JobState> state,
-                                        size_t limit) {
+Result<std::vector<JobRecord>> ListJobs(Database& db, std::optional<JobState> state, size_t limit) {
   Statement s(db.handle(),
               fmt::format("SELECT {} FROM jobs WHERE ?1 = '' OR state = ?1 ORDER BY id DESC "
                           "LIMIT ?2",
                           kJobColumns));
-  s.Bind(1, state ? JobStateName(*state) : std::string_view())
-      .Bind(2, static_cast<int64_t>(limit));
+  s.Bind(1, state ? JobStateName(*state) : std::string_view()).Bind(2, static_cast<int64_t>(limit));
   std::vector<JobRecord> out;
   Status st;
   while (s.Step(&st)) out.push_back(ReadJob(s));
@@ -264,11 +262,21 @@ Result<JobCounts> CountJobs(Database& db) {
     const int64_t n = s.Int(1);
     if (!state) continue;
     switch (*state) {
-      case JobState::kPending: c.pending = n; break;
-      case JobState::kProcessing: c.processing = n; break;
-      case JobState::kCompleted: c.completed = n; break;
-      case JobState::kFailed: c.failed = n; break;
-      case JobState::kCancelled: c.cancelled = n; break;
+      case JobState::kPending:
+        c.pending = n;
+        break;
+      case JobState::kProcessing:
+        c.processing = n;
+        break;
+      case JobState::kCompleted:
+        c.completed = n;
+        break;
+      case JobState::kFailed:
+        c.failed = n;
+        break;
+      case JobState::kCancelled:
+        c.cancelled = n;
+        break;
     }
   }
   if (!st.ok()) return st;

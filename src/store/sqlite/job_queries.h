@@ -19,8 +19,7 @@ Result<bool> FailJobAttempt(Database& db, int64_t id, const std::string& error,
 Result<bool> MarkJobCancelled(Database& db, int64_t id);
 Result<std::optional<JobRecord>> CancelJob(Database& db, int64_t id);
 Result<std::optional<JobRecord>> GetJob(Database& db, int64_t id);
-Result<std::vector<JobRecord>> ListJobs(Database& db, std::optional<JobState> state,
-                                        size_t limit);
+Result<std::vector<JobRecord>> ListJobs(Database& db, std::optional<JobState> state, size_t limit);
 Result<size_t> RequeueInterruptedJobs(Database& db);
 Result<JobCounts> CountJobs(Database& db);
 

@@ -1,0 +1,365 @@
+// timbre serve, tested over real HTTP on loopback against the real server process: every
+// route, auth on and off, malformed and oversized requests, rate limits, idempotency, and
+// a server killed with SIGKILL in the middle of a job.
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "test_support.h"
+
+namespace timbre {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using testing::RunCommand;
+using testing::ShellQuote;
+using testing::TempDir;
+using namespace std::chrono_literals;
+
+struct Reply {
+  long status = 0;
+  std::string body;
+  std::string headers;
+  Json json() const { return Json::parse(body, nullptr, false); }
+};
+
+size_t Append(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+Reply Http(const std::string& method, const std::string& url, const std::string& body = "",
+           const std::vector<std::string>& headers = {}) {
+  Reply r;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Append);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  if (!body.empty() || method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  if (curl_easy_perform(curl) == CURLE_OK)
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return r;
+}
+
+// A `timbre serve` child process on a free port.
+class Server {
+ public:
+  Server(const fs::path& db, const std::vector<std::string>& args,
+         const std::vector<std::string>& env = {}) {
+    int out[2];
+    EXPECT_EQ(pipe(out), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+      std::vector<std::string> argv = {
+          testing::TimbreBinary(), "--db", db.string(), "serve", "--port", "0"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      std::vector<char*> raw;
+      for (auto& a : argv) raw.push_back(a.data());
+      raw.push_back(nullptr);
+      execv(raw[0], raw.data());
+      _exit(127);
+    }
+    close(out[1]);
+    stdout_ = fdopen(out[0], "r");
+    char line[512] = {0};
+    if (fgets(line, sizeof(line), stdout_) != nullptr) {
+      const std::string text = line;
+      const auto colon = text.rfind(':', text.find(" (store"));
+      port_ = std::atoi(text.c_str() + colon + 1);
+    }
+    EXPECT_GT(port_, 0) << "no port in: " << line;
+  }
+  ~Server() {
+    if (pid_ > 0) Kill(SIGKILL);
+    if (stdout_ != nullptr) fclose(stdout_);
+  }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  // Sends the signal and returns the exit status.
+  int Kill(int signal) {
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* stdout_ = nullptr;
+  int port_ = 0;
+};
+
+// Polls a job until it leaves pending/processing.
+Json WaitJob(const Server& s, int64_t id, const std::vector<std::string>& headers = {}) {
+  for (int i = 0; i < 600; ++i) {
+    const auto j = Http("GET", s.Url("/v1/jobs/" + std::to_string(id)), "", headers).json();
+    if (j.is_object() && j["state"] != "pending" && j["state"] != "processing") return j;
+    std::this_thread::sleep_for(50ms);
+  }
+  ADD_FAILURE() << "job " << id << " did not finish";
+  return {};
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    dir_ = new TempDir();
+    fs::create_directories(*dir_ / "lib");
+    for (int i = 0; i < 4; ++i) {
+      testing::MakeTone(*dir_ / "lib" / ("t" + std::to_string(i) + ".flac"), 4.0, 220.0 * (i + 1),
+                        -6, 2, 44100, "-c:a flac -metadata artist=A" + std::to_string(i % 2));
+    }
+    const auto scan =
+        RunCommand(testing::TimbreBinary() + " --db " + ShellQuote((*dir_ / "t.db").string()) +
+                   " scan -q " + ShellQuote((*dir_ / "lib").string()));
+    ASSERT_EQ(scan.exit_code, 0);
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static fs::path Db() { return *dir_ / "t.db"; }
+  static std::string Lib() { return (*dir_ / "lib").string(); }
+  static TempDir* dir_;
+};
+TempDir* ServeTest::dir_ = nullptr;
+
+TEST_F(ServeTest, ServesTheServiceRoutes) {
+  Server s(Db(), {"--library", Lib()});
+  auto health = Http("GET", s.Url("/health"));
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.json()["status"], "ok");
+  EXPECT_TRUE(health.json().contains("active_jobs"));
+  EXPECT_TRUE(health.json().contains("model_cached"));
+  auto deep = Http("GET", s.Url("/health?deep=1")).json();
+  EXPECT_EQ(deep["checks"]["store"]["ok"], true);
+  EXPECT_EQ(deep["checks"]["index"]["vectors"], 4);
+
+  const auto manifest = Http("GET", s.Url("/manifest")).json();
+  for (const char* field : {"id", "name", "version", "capability", "description", "model",
+                            "requirements", "analyzers", "job_kinds"}) {
+    EXPECT_TRUE(manifest.contains(field)) << field;
+  }
+  EXPECT_GE(manifest["analyzers"].size(), 6u);
+  const auto openapi = Http("GET", s.Url("/openapi.json")).json();
+  EXPECT_EQ(openapi["openapi"], "3.0.3");
+  EXPECT_TRUE(openapi["paths"].contains("/v1/tracks/{id}/similar"));
+  const auto caps = Http("GET", s.Url("/v1/capabilities")).json();
+  EXPECT_EQ(caps["job_kinds"], Json({"analyze", "scan", "write-tags"}));
+
+  EXPECT_EQ(Http("GET", s.Url("/v1/nothing")).status, 404);
+  EXPECT_EQ(Http("GET", s.Url("/v1/nothing")).json()["code"], "no_route");
+  const auto wrong_method = Http("PUT", s.Url("/v1/tracks"));
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_NE(wrong_method.headers.find("Allow: GET"), std::string::npos);
+
+  const auto metrics = Http("GET", s.Url("/metrics"));
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("timbre_http_requests_total"), std::string::npos);
+  EXPECT_NE(metrics.body.find("timbre_jobs{state=\"pending\"}"), std::string::npos);
+}
+
+TEST_F(ServeTest, ServesTracksAndPlaylists) {
+  Server s(Db(), {});
+  auto page = Http("GET", s.Url("/v1/tracks?limit=3&offset=1")).json();
+  EXPECT_EQ(page["total"], 4);
+  ASSERT_EQ(page["tracks"].size(), 3u);
+  EXPECT_EQ(page["tracks"][0]["id"], 2);
+  auto filtered = Http("GET", s.Url("/v1/tracks?where=artist%20%3D%20A1")).json();
+  EXPECT_EQ(filtered["total"], 2);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks?where=bpm%20%3E%3E%201")).status, 400);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks?limit=0")).status, 400);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks?limit=abc")).status, 400);
+
+  const auto track = Http("GET", s.Url("/v1/tracks/1")).json();
+  EXPECT_EQ(track["id"], 1);
+  EXPECT_TRUE(track["analyses"].is_array());
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks/999")).status, 404);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks/x")).status, 404);
+
+  const auto similar = Http("GET", s.Url("/v1/tracks/1/similar?n=2")).json();
+  ASSERT_EQ(similar["tracks"].size(), 2u);
+  EXPECT_NE(similar["tracks"][0]["id"], 1);
+  const auto other_artist =
+      Http("GET", s.Url("/v1/tracks/1/similar?n=5&exclude_same_artist=1")).json();
+  for (const auto& t : other_artist["tracks"]) EXPECT_EQ(t["artist"], "A1");
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks/1/similar?n=100000")).status, 400);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks/1/similar?space=nope")).status, 404);
+
+  const auto mix = Http("POST", s.Url("/v1/mix"), R"({"seeds":[1,2],"n":2})");
+  EXPECT_EQ(mix.status, 200) << mix.body;
+  EXPECT_EQ(mix.json()["tracks"].size(), 2u);
+  EXPECT_EQ(Http("POST", s.Url("/v1/mix"), R"({"seeds":"1"})").status, 400);
+  EXPECT_EQ(Http("POST", s.Url("/v1/mix"), R"({"seeds":[1],"n":"2"})").status, 400);
+  EXPECT_EQ(Http("POST", s.Url("/v1/mix"), "{not json").json()["message"],
+            "the body is not valid JSON");
+  EXPECT_EQ(Http("POST", s.Url("/v1/mix"), "[1,2]").status, 400);
+  const auto path = Http("GET", s.Url("/v1/path?from=1&to=4&steps=2")).json();
+  ASSERT_EQ(path["tracks"].size(), 4u);
+  EXPECT_EQ(path["tracks"][0]["id"], 1);
+  EXPECT_EQ(path["tracks"][3]["id"], 4);
+  EXPECT_EQ(Http("GET", s.Url("/v1/path?from=1")).status, 400);
+
+  // A body over the limit never reaches a handler.
+  EXPECT_EQ(Http("POST", s.Url("/v1/mix"), std::string(2 << 20, ' ')).status, 413);
+}
+
+TEST_F(ServeTest, QueuesJobsWithIdempotencyAndConfinedPaths) {
+  Server s(Db(), {"--library", Lib()});
+  const std::string body = R"({"kind":"scan","paths":[")" + Lib() + "\"]}";
+  const auto created = Http("POST", s.Url("/v1/jobs"), body, {"Idempotency-Key: k-1"});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const int64_t id = created.json()["id"];
+  const auto replay = Http("POST", s.Url("/v1/jobs"), body, {"Idempotency-Key: k-1"});
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_EQ(replay.json()["id"], id);
+  const auto other =
+      Http("POST", s.Url("/v1/jobs"), R"({"kind":"scan","paths":[")" + Lib() + "/t0.flac\"]}",
+           {"Idempotency-Key: k-1"});
+  EXPECT_EQ(other.status, 422);
+  const auto done = WaitJob(s, id);
+  EXPECT_EQ(done["state"], "completed") << done.dump();
+  EXPECT_EQ(done["result"]["files"], 4);
+  EXPECT_EQ(done["progress"]["percent"], 100.0);
+
+  EXPECT_EQ(Http("POST", s.Url("/v1/jobs"), R"({"kind":"dance"})").json()["code"], "unknown_kind");
+  EXPECT_EQ(Http("POST", s.Url("/v1/jobs"), R"({"paths":[]})").status, 400);
+  EXPECT_EQ(Http("POST", s.Url("/v1/jobs"), R"({"kind":"scan","paths":["/etc"]})").json()["code"],
+            "outside_library");
+  EXPECT_EQ(
+      Http("POST", s.Url("/v1/jobs"), R"({"kind":"scan","paths":[")" + Lib() + "/../../..\"]}")
+          .json()["code"],
+      "outside_library");
+  EXPECT_EQ(
+      Http("POST", s.Url("/v1/jobs"), R"({"kind":"scan","priority":"high","paths":[]})").status,
+      400);
+  EXPECT_EQ(Http("DELETE", s.Url("/v1/jobs/" + std::to_string(id))).status, 409);
+  EXPECT_EQ(Http("DELETE", s.Url("/v1/jobs/424242")).status, 404);
+  const auto completed = Http("GET", s.Url("/v1/jobs?state=completed")).json();
+  EXPECT_GE(completed["jobs"].size(), 1u);
+  EXPECT_EQ(Http("GET", s.Url("/v1/jobs?state=sleeping")).status, 400);
+
+  // The plugin contract: a file in the library, progress as a fraction.
+  const auto plugin =
+      Http("POST", s.Url("/jobs"), R"({"file_path":")" + Lib() + R"(/t1.flac","priority":0})");
+  ASSERT_EQ(plugin.status, 202) << plugin.body;
+  const int64_t pid = plugin.json()["job_id"];
+  WaitJob(s, pid);
+  const auto pj = Http("GET", s.Url("/jobs/" + std::to_string(pid))).json();
+  EXPECT_EQ(pj["status"], "completed");
+  EXPECT_EQ(pj["progress"], 1.0);
+  EXPECT_EQ(Http("POST", s.Url("/jobs"), R"({"kind":"analyze"})").status, 400);
+
+  // The CLI reads the same queue.
+  const auto cli = RunCommand(testing::TimbreBinary() + " --db " + ShellQuote(Db().string()) +
+                              " jobs show " + std::to_string(id) + " --json");
+  ASSERT_EQ(cli.exit_code, 0);
+  EXPECT_EQ(Json::parse(cli.output)["state"], "completed");
+}
+
+TEST_F(ServeTest, SecretGuardsEverythingButHealth) {
+  Server s(Db(), {}, {"INTERNAL_API_SECRET=s3cret-value"});
+  EXPECT_EQ(Http("GET", s.Url("/health")).status, 200);
+  const auto denied = Http("GET", s.Url("/v1/tracks"));
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(denied.json()["code"], "unauthorized");
+  EXPECT_EQ(Http("GET", s.Url("/manifest"), "", {"X-Internal-Secret: wrong"}).status, 401);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks"), "", {"X-Internal-Secret: s3cret-value"}).status, 200);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks"), "", {"Authorization: Bearer s3cret-value"}).status,
+            200);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks"), "", {"Authorization: Basic s3cret-value"}).status,
+            401);
+}
+
+TEST_F(ServeTest, RateLimitAnswers429WithRetryAfter) {
+  Server s(Db(), {"--rate-limit", "2", "--rate-burst", "3"});
+  int limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 10; ++i) {
+    const auto r = Http("GET", s.Url("/v1/tracks"));
+    if (r.status == 429) {
+      ++limited;
+      retry_after = r.headers;
+    }
+  }
+  EXPECT_GE(limited, 6);
+  EXPECT_NE(retry_after.find("Retry-After: 1"), std::string::npos) << retry_after;
+  EXPECT_EQ(Http("GET", s.Url("/health")).status, 200);  // never limited
+}
+
+// A server killed in the middle of a job loses nothing: after a restart the interrupted job
+// runs again, and every job completes exactly once.
+TEST_F(ServeTest, SurvivesSigkillInTheMiddleOfAJob) {
+  TempDir dir;
+  fs::create_directories(dir / "lib");
+  for (int i = 0; i < 10; ++i) {
+    testing::MakeTone(dir / "lib" / ("long" + std::to_string(i) + ".flac"), 30.0, 300.0 + 40 * i,
+                      -6, 2, 44100, "-c:a flac");
+  }
+  const auto db = dir / "k.db";
+  const std::string lib = (dir / "lib").string();
+  std::vector<int64_t> ids;
+  {
+    Server s(db, {"--library", lib, "--workers", "1", "--scan-threads", "1"});
+    ids.push_back(Http("POST", s.Url("/v1/jobs"), R"({"kind":"scan","paths":[")" + lib + "\"]}")
+                      .json()["id"]);
+    for (int i = 0; i < 3; ++i) {
+      ids.push_back(Http("POST", s.Url("/v1/jobs"),
+                         R"({"kind":"analyze","file_path":")" + lib + "/long" + std::to_string(i) +
+                             ".flac\"}")
+                        .json()["id"]);
+    }
+    // Kill once the scan has started and finished some files, but not all.
+    bool started = false;
+    for (int i = 0; i < 400 && !started; ++i) {
+      const auto j = Http("GET", s.Url("/v1/jobs/" + std::to_string(ids[0]))).json();
+      started = j["state"] == "processing" && j["progress"].is_object() &&
+                j["progress"]["current"].get<int>() >= 1;
+      if (!started) std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(started);
+    s.Kill(SIGKILL);
+  }
+  Server again(db, {"--library", lib, "--workers", "1"});
+  for (int64_t id : ids) {
+    const auto j = WaitJob(again, id);
+    EXPECT_EQ(j["state"], "completed") << j.dump();
+  }
+  const auto scan = Http("GET", again.Url("/v1/jobs/" + std::to_string(ids[0]))).json();
+  EXPECT_EQ(scan["attempts"], 2);
+  ASSERT_EQ(scan["attempt_log"].size(), 2u);
+  EXPECT_NE(scan["attempt_log"][0]["error"].get<std::string>().find("interrupted"),
+            std::string::npos);
+  // The files committed before the kill were kept: the second attempt did not add them again.
+  EXPECT_LT(scan["result"]["added"].get<int>(), 10);
+  EXPECT_EQ(Http("GET", again.Url("/v1/tracks")).json()["total"], 10);
+  const auto all = Http("GET", again.Url("/v1/jobs")).json()["jobs"];
+  EXPECT_EQ(all.size(), ids.size());  // none duplicated
+  EXPECT_EQ(again.Kill(SIGTERM), 0);  // and a clean stop exits 0
+}
+
+}  // namespace
+}  // namespace timbre
