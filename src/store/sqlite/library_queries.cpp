@@ -178,14 +178,17 @@ Result<std::vector<int64_t>> SelectTracks(Database& db, const TrackFilter& filte
 
 // Outputs are reached from the track's analysis (two primary-key lookups); asked by output
 // name first, SQLite would walk every track's BPM through the filter index.
-Result<std::vector<TrackSummary>> Summaries(Database& db, const std::vector<int64_t>& ids) {
-  Statement s(db.handle(), R"sql(
+constexpr const char* kSummarySql = R"sql(
 SELECT t.id, t.path, t.title, t.artist, t.album, t.album_artist, t.album_key, t.duration,
   (SELECT d.value FROM analyses a JOIN descriptors d ON d.analysis_id = a.id AND d.name = 'bpm'
    WHERE a.track_id = t.id AND a.analyzer = 'rhythm'),
   (SELECT v.value FROM analyses a JOIN text_values v ON v.analysis_id = a.id AND v.name = 'key'
    WHERE a.track_id = t.id AND a.analyzer = 'tonal')
-FROM tracks t WHERE t.id = ?1)sql");
+FROM tracks t WHERE t.id = ?1)sql";
+
+Result<std::vector<TrackSummary>> Summaries(Database& db, const std::vector<int64_t>& ids) {
+  Statement& s = db.Cached(kSummarySql);
+  TIMBRE_RETURN_IF_ERROR(s.prepared());
   std::vector<TrackSummary> out;
   out.reserve(ids.size());
   Status st;

@@ -99,7 +99,20 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
   return db;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  cached_.clear();  // statements are finalized before the connection closes
+  sqlite3_close_v2(db_);
+}
+
+Statement& Database::Cached(const char* sql) {
+  auto& slot = cached_[sql];
+  if (!slot) {
+    slot = std::make_unique<Statement>(db_, sql);
+  } else {
+    slot->Reset();
+  }
+  return *slot;
+}
 
 Status Database::Exec(std::string_view sql) {
   char* err = nullptr;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "timbre/core/status.h"
 
@@ -57,10 +58,15 @@ class Database {
   sqlite3* handle() const { return db_; }
   Status Exec(std::string_view sql);
   Status Error(std::string_view what) const;
+  // A statement prepared on first use and kept, reset with bindings cleared: for queries a
+  // server runs thousands of times a second. `sql` must be a string literal (it is the key).
+  // The caller holds the store's mutex until it is done with it.
+  Statement& Cached(const char* sql);
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  std::unordered_map<const char*, std::unique_ptr<Statement>> cached_;
 };
 
 // Commits on Commit(), rolls back otherwise (also on early return).
