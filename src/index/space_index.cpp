@@ -333,6 +333,20 @@ Result<std::unique_ptr<SpaceIndex>> SpaceIndex::Open(store::Store& store, const 
   return std::unique_ptr<SpaceIndex>(new SpaceIndex(spec, std::move(loaded->vectors)));
 }
 
+std::unique_ptr<SpaceIndex> SpaceIndex::Rebuilt(IndexKind kind,
+                                                const IndexOptions& options) const {
+  const std::vector<int64_t> keys = vectors_->Keys();
+  std::vector<float> rows;
+  rows.reserve(keys.size() * vectors_->dim());
+  for (int64_t key : keys) {
+    const std::vector<float> v = vectors_->Vector(key);
+    rows.insert(rows.end(), v.begin(), v.end());
+  }
+  auto vectors = VectorIndex::Create(vectors_->dim(), spec_.metric, kind, options);
+  if (!keys.empty()) vectors->Add(keys, rows.data());
+  return std::unique_ptr<SpaceIndex>(new SpaceIndex(spec_, std::move(vectors)));
+}
+
 Result<std::vector<Neighbour>> SpaceIndex::Similar(int64_t track, size_t n,
                                                    const std::vector<int64_t>* allowed) const {
   const std::vector<float> q = vectors_->Vector(track);

@@ -6,6 +6,7 @@
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_io.h>
 #include <faiss/utils/distances.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -281,8 +282,13 @@ std::vector<Neighbour> VectorIndex::Search(const float* query, size_t k,
   }
   std::vector<float> distances(k);
   std::vector<faiss::Index::idx_t> labels(k, -1);
+  // FAISS opens an OpenMP team for every search, even of one query; waking the team costs
+  // more than the search. One query runs on the calling thread (the setting is per thread).
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
   m.index->search(1, q.data(), static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data(),
                   &params);
+  omp_set_num_threads(threads);
   std::vector<Neighbour> out;
   for (size_t i = 0; i < k; ++i) {
     if (labels[i] < 0) break;

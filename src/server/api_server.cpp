@@ -148,20 +148,48 @@ Result<std::string> ConfinedPath(const ApiContext& context, const std::string& p
 }
 
 Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& store,
-                                                                 const std::string& space) {
+                                                                  const std::string& space) {
   const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    Entry& e = entries_[space];
+    const bool fresh = e.index && now - e.checked < std::chrono::seconds(1);
+    if (fresh || (e.index && e.refreshing)) return e.index;
+    e.checked = now;
+    e.refreshing = true;
+  }
+  // Outside the lock: opening and rebuilding may take a while on a large library.
+  std::shared_ptr<const index::SpaceIndex> opened;
+  int64_t change = -1;
+  Status status = [&]() -> Status {
+    auto last = store.LastChange();
+    if (!last.ok()) return last.status();
+    change = *last;
+    {
+      std::lock_guard lock(mu_);
+      const Entry& e = entries_[space];
+      if (e.index && e.last_change == change) {
+        opened = e.index;
+        return Status::Ok();
+      }
+    }
+    auto index = index::SpaceIndex::Open(store, space, index::SyncMode::kReadOnly);
+    if (!index.ok()) return index.status();
+    if ((*index)->vectors().kind() == index::IndexKind::kFlat &&
+        (*index)->vectors().size() >= hnsw_from_) {
+      opened = (*index)->Rebuilt(index::IndexKind::kHnsw, {});
+    } else {
+      opened = std::move(index).value();
+    }
+    return Status::Ok();
+  }();
   std::lock_guard lock(mu_);
   Entry& e = entries_[space];
-  if (e.index && now - e.checked < std::chrono::seconds(1)) return e.index;
-  e.checked = now;
-  auto change = store.LastChange();
-  if (!change.ok()) return change.status();
-  if (e.index && *change == e.last_change) return e.index;
-  auto opened = index::SpaceIndex::Open(store, space, index::SyncMode::kReadOnly);
-  if (!opened.ok()) return opened.status();
-  e.index = std::shared_ptr<const index::SpaceIndex>(std::move(opened).value());
-  e.last_change = *change;
-  return e.index;
+  e.refreshing = false;
+  if (!status.ok()) return status;
+  e.index = opened;
+  e.last_change = change;
+  return opened;
 }
 
 ApiContext::ApiContext(store::Store& s, jobs::JobRunner& r, ServerOptions o, Credentials c)

@@ -57,6 +57,10 @@ class SpaceIndex {
   const VectorIndex& vectors() const { return *vectors_; }
   bool Contains(int64_t track) const { return vectors_->Contains(track); }
 
+  // The same vectors in an index of another kind: a server answering many queries wants
+  // HNSW well below the size where loading one pays off for a single command.
+  std::unique_ptr<SpaceIndex> Rebuilt(IndexKind kind, const IndexOptions& options) const;
+
   // Nearest tracks to a track in the index (itself excluded), within `allowed` if given.
   Result<std::vector<Neighbour>> Similar(int64_t track, size_t n,
                                          const std::vector<int64_t>* allowed = nullptr) const;

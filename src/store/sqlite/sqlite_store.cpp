@@ -556,7 +556,10 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   // WAL lets readers (show, stats, the server) work during a scan; NORMAL sync keeps every
   // committed track across a killed process.
   TIMBRE_RETURN_IF_ERROR((*db)->Exec(
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"));
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+      // Reads through a memory map and a 64 MiB page cache: a server answering lookups
+      // otherwise spends its time copying pages out of the kernel.
+      "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -65536;"));
   auto version = Migrate(**db);
   if (!version.ok()) return version.status();
   return std::unique_ptr<Store>(
