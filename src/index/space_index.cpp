@@ -333,8 +333,7 @@ Result<std::unique_ptr<SpaceIndex>> SpaceIndex::Open(store::Store& store, const 
   return std::unique_ptr<SpaceIndex>(new SpaceIndex(spec, std::move(loaded->vectors)));
 }
 
-std::unique_ptr<SpaceIndex> SpaceIndex::Rebuilt(IndexKind kind,
-                                                const IndexOptions& options) const {
+std::unique_ptr<SpaceIndex> SpaceIndex::Rebuilt(IndexKind kind, const IndexOptions& options) const {
   const std::vector<int64_t> keys = vectors_->Keys();
   std::vector<float> rows;
   rows.reserve(keys.size() * vectors_->dim());

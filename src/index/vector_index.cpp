@@ -40,6 +40,53 @@ bool ReadRaw(std::FILE* f, T* data, size_t count) {
   return count == 0 || std::fread(data, sizeof(T), count, f) == count;
 }
 
+// Flat storage for HNSW whose distances are ours: FAISS's graph search spends most of its
+// time in distances, and Debian's FAISS computes them with its scalar fallback.
+class FastDistance : public faiss::FlatCodesDistanceComputer {
+ public:
+  explicit FastDistance(const faiss::IndexFlat& storage)
+      : FlatCodesDistanceComputer(storage.codes.data(), storage.code_size),
+        base_(storage.get_xb()),
+        dim_(static_cast<size_t>(storage.d)),
+        l2_(storage.metric_type == faiss::METRIC_L2) {}
+  void set_query(const float* x) override { query_ = x; }
+  float symmetric_dis(idx_t i, idx_t j) override {
+    return Measure(base_ + i * dim_, base_ + j * dim_);
+  }
+  float distance_to_code(const uint8_t* code) override {
+    return Measure(query_, reinterpret_cast<const float*>(code));
+  }
+
+ private:
+  // What FAISS expects of a flat storage: L2 squared, or the inner product itself.
+  float Measure(const float* a, const float* b) const {
+    return l2_ ? SquaredL2(a, b, dim_) : InnerProduct(a, b, dim_);
+  }
+  const float* base_;
+  size_t dim_;
+  bool l2_;
+  const float* query_ = nullptr;
+};
+
+struct FastFlat : faiss::IndexFlat {
+  using faiss::IndexFlat::IndexFlat;
+  faiss::FlatCodesDistanceComputer* get_FlatCodesDistanceComputer() const override {
+    return new FastDistance(*this);
+  }
+};
+
+// Gives an HNSW index the fast storage, keeping any vectors it holds.
+void UseFastStorage(faiss::IndexHNSW& hnsw) {
+  auto* old = dynamic_cast<faiss::IndexFlat*>(hnsw.storage);
+  if (old == nullptr || dynamic_cast<FastFlat*>(old) != nullptr) return;
+  auto* fast = new FastFlat(old->d, old->metric_type);
+  fast->codes = std::move(old->codes);
+  fast->ntotal = old->ntotal;
+  if (hnsw.own_fields) delete old;
+  hnsw.storage = fast;
+  hnsw.own_fields = true;
+}
+
 }  // namespace
 
 struct VectorIndex::Impl {
@@ -157,6 +204,7 @@ std::unique_ptr<VectorIndex> VectorIndex::Create(size_t dim, Metric metric, Inde
   } else {
     auto hnsw = std::make_unique<faiss::IndexHNSWFlat>(d, options.hnsw_m, fm);
     hnsw->hnsw.efConstruction = options.ef_construction;
+    UseFastStorage(*hnsw);
     impl->index = std::move(hnsw);
   }
   impl->TuneSearch();
@@ -348,6 +396,7 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Read(std::FILE* in, const Inde
       static_cast<size_t>(impl->index->ntotal) != impl->keys.size()) {
     return Corrupt("the vector index does not match its header");
   }
+  if (hnsw) UseFastStorage(*static_cast<faiss::IndexHNSW*>(impl->index.get()));
   impl->RebuildPositions();
   impl->TuneSearch();
   return std::unique_ptr<VectorIndex>(new VectorIndex(std::move(impl)));

@@ -148,7 +148,7 @@ Result<std::string> ConfinedPath(const ApiContext& context, const std::string& p
 }
 
 Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& store,
-                                                                  const std::string& space) {
+                                                                 const std::string& space) {
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
