@@ -6,8 +6,8 @@
 // For each size × dimension: build time and the memory the index added, single-query
 // latency p50/p99 and QPS on one thread, recall@10 against exact search, and the latency
 // ratio to FAISS's flat index. timbre's index is exact (flat) while vectors × dimensions
-// stays under 8 million, HNSW above; HNSW rows repeat with 2× and 4× the default candidate
-// list (hnsw@EF), to show what recall more latency buys.
+// stays under 8 million, HNSW above; HNSW rows repeat at ¼, ½, 1 and 2 times the default
+// candidate list (hnsw@EF), to show what recall each length buys.
 //
 // The vectors imitate learned embeddings, which occupy a low-dimensional part of their
 // space: 24 latent factors drawn from a mixture of 256 clusters, mapped to D dimensions by a
