@@ -203,9 +203,12 @@ TEST_F(ServeTest, ServesTracksAndPlaylists) {
   const auto similar = Http("GET", s.Url("/v1/tracks/1/similar?n=2")).json();
   ASSERT_EQ(similar["tracks"].size(), 2u);
   EXPECT_NE(similar["tracks"][0]["id"], 1);
+  // Scan threads commit in any order, so track 1 may be by either artist.
+  const std::string seed_artist = track["tags"]["artist"];
   const auto other_artist =
       Http("GET", s.Url("/v1/tracks/1/similar?n=5&exclude_same_artist=1")).json();
-  for (const auto& t : other_artist["tracks"]) EXPECT_EQ(t["artist"], "A1");
+  ASSERT_EQ(other_artist["tracks"].size(), 2u);
+  for (const auto& t : other_artist["tracks"]) EXPECT_NE(t["artist"], seed_artist);
   EXPECT_EQ(Http("GET", s.Url("/v1/tracks/1/similar?n=100000")).status, 400);
   EXPECT_EQ(Http("GET", s.Url("/v1/tracks/1/similar?space=nope")).status, 404);
 
@@ -295,7 +298,7 @@ TEST_F(ServeTest, SecretGuardsEverythingButHealth) {
 }
 
 TEST_F(ServeTest, RateLimitAnswers429WithRetryAfter) {
-  Server s(Db(), {"--rate-limit", "2", "--rate-burst", "3"});
+  Server s(Db(), {"--rate-limit", "1", "--rate-burst", "3"});
   int limited = 0;
   std::string retry_after;
   for (int i = 0; i < 10; ++i) {
@@ -305,7 +308,7 @@ TEST_F(ServeTest, RateLimitAnswers429WithRetryAfter) {
       retry_after = r.headers;
     }
   }
-  EXPECT_GE(limited, 6);
+  EXPECT_GE(limited, 5);  // 3 from the burst, at most 2 refilled over a slow run
   EXPECT_NE(retry_after.find("Retry-After: 1"), std::string::npos) << retry_after;
   EXPECT_EQ(Http("GET", s.Url("/health")).status, 200);  // never limited
 }
