@@ -63,8 +63,9 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
 
   CLI::App app{
-      "timbre: analyse a music library (loudness, ReplayGain, fingerprints, tags) into a local "
-      "database.\n\nState lives in $XDG_DATA_HOME/timbre/timbre.db unless --db or $TIMBRE_DB "
+      "timbre: analyse a music library (tempo, key, loudness, ReplayGain, timbre, fingerprints) "
+      "into a local database, find similar tracks, write tags for players, and serve it all "
+      "over HTTP.\n\nState lives in $XDG_DATA_HOME/timbre/timbre.db unless --db or $TIMBRE_DB "
       "points elsewhere."};
   app.set_version_flag("--version", std::string("timbre ") + timbre::kEngineVersion);
   app.require_subcommand(1);
