@@ -28,20 +28,12 @@
 
 #include <fmt/format.h>
 
+#include "timbre/core/text.h"
+
 namespace timbre::audio {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
-  return s;
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 std::string Join(const TagLib::StringList& values) {
   std::string out;
@@ -107,10 +99,10 @@ class Id3v2Access : public TagAccess {
 
   // TXXX descriptions compare without case, as players read them.
   TagLib::ID3v2::UserTextIdentificationFrame* FindUserText(const std::string& name) const {
-    const std::string want = Upper(name);
+    const std::string want = AsciiUpper(name);
     for (auto* f : tag_->frameList("TXXX")) {
       auto* user = dynamic_cast<TagLib::ID3v2::UserTextIdentificationFrame*>(f);
-      if (user != nullptr && Upper(user->description().to8Bit(true)) == want) return user;
+      if (user != nullptr && AsciiUpper(user->description().to8Bit(true)) == want) return user;
     }
     return nullptr;
   }
@@ -123,12 +115,12 @@ class XiphAccess : public TagAccess {
   explicit XiphAccess(TagLib::Ogg::XiphComment* tag) : tag_(tag) {}
   std::string Get(const std::string& name) const override {
     const auto& fields = tag_->fieldListMap();
-    auto it = fields.find(Utf8(Upper(name)));
+    auto it = fields.find(Utf8(AsciiUpper(name)));
     return it == fields.end() ? std::string() : Join(it->second);
   }
   void Set(const std::string& name, const std::string& value) override {
     if (value.empty()) {
-      tag_->removeFields(Utf8(Upper(name)));
+      tag_->removeFields(Utf8(AsciiUpper(name)));
     } else {
       tag_->addField(Utf8(name), Utf8(value), true);
     }
@@ -143,12 +135,12 @@ class ApeAccess : public TagAccess {
   explicit ApeAccess(TagLib::APE::Tag* tag) : tag_(tag) {}
   std::string Get(const std::string& name) const override {
     const auto& items = tag_->itemListMap();
-    auto it = items.find(Utf8(Upper(name)));
+    auto it = items.find(Utf8(AsciiUpper(name)));
     return it == items.end() ? std::string() : Join(it->second.values());
   }
   void Set(const std::string& name, const std::string& value) override {
     if (value.empty()) {
-      tag_->removeItem(Utf8(Upper(name)));
+      tag_->removeItem(Utf8(AsciiUpper(name)));
     } else {
       tag_->addValue(Utf8(name), Utf8(value), true);
     }
@@ -186,8 +178,8 @@ class Mp4Access : public TagAccess {
   // TagLib splits a free-form atom's key at colons into "----", mean and name, so a name
   // with its own namespace ("nom:...") takes that namespace as the mean: ----:nom:timbre_...
   static TagLib::String Atom(const std::string& name) {
-    if (name.find(':') != std::string::npos) return Utf8("----:" + Lower(name));
-    return Utf8(kItunesFreeform + Lower(name));
+    if (name.find(':') != std::string::npos) return Utf8("----:" + AsciiLower(name));
+    return Utf8(kItunesFreeform + AsciiLower(name));
   }
   TagLib::MP4::Tag* tag_;
 };
@@ -196,7 +188,7 @@ class Mp4Access : public TagAccess {
 // that guess takes a Matroska file for MPEG audio, and an ID3v2 tag written before a
 // Matroska header ruins the file. Null for any other extension.
 std::unique_ptr<TagLib::File> OpenByExtension(const fs::path& path) {
-  const std::string ext = Lower(path.extension().string());
+  const std::string ext = AsciiLower(path.extension().string());
   const char* name = path.c_str();
   if (ext == ".mp3") return std::make_unique<TagLib::MPEG::File>(name, false);
   if (ext == ".flac") return std::make_unique<TagLib::FLAC::File>(name, false);
@@ -430,7 +422,7 @@ Result<TagFields> ReadTagFields(const fs::path& path) {
       const std::string name = atom.to8Bit(true);
       if (name.rfind("----:", 0) != 0) continue;
       const std::string key =
-          Upper(name.rfind(itunes, 0) == 0 ? name.substr(itunes.size()) : name.substr(5));
+          AsciiUpper(name.rfind(itunes, 0) == 0 ? name.substr(itunes.size()) : name.substr(5));
       if (!out.count(key)) out[key] = Join(item.toStringList());
     }
   }

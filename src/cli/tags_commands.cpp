@@ -12,6 +12,7 @@
 #include "progress.h"
 #include "timbre/audio/tag_writer.h"
 #include "timbre/core/paths.h"
+#include "timbre/core/text.h"
 #include "timbre/jobs/tag_writing.h"
 #include "timbre/store/store.h"
 
@@ -163,10 +164,7 @@ std::string_view TagFamily(const std::string& upper_name) {
 // Namespaced names read back in their written (lower) case; the rest as TagLib names them.
 std::string DisplayName(const std::string& upper_name) {
   if (upper_name.find(':') == std::string::npos) return upper_name;
-  std::string out = upper_name;
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
+  return AsciiLower(upper_name);
 }
 
 struct ShowArgs {
@@ -197,10 +195,7 @@ int RunShow(const ShowArgs& args, const GlobalOptions& global) {
 
   std::map<std::string, std::string> stored_upper;
   for (const auto& [name, value] : stored) {
-    std::string upper = name;
-    std::transform(upper.begin(), upper.end(), upper.begin(),
-                   [](unsigned char c) { return std::toupper(c); });
-    stored_upper[upper] = value;
+    stored_upper[AsciiUpper(name)] = value;
   }
   nlohmann::json families{{"timbre", nlohmann::json::object()},
                           {"legacy", nlohmann::json::object()},

@@ -12,6 +12,8 @@
 
 #include "timbre/analysis/registry.h"
 #include "timbre/core/hash.h"
+#include "timbre/core/text.h"
+#include "timbre/jobs/scan.h"
 
 namespace timbre::jobs {
 namespace {
@@ -28,10 +30,6 @@ constexpr NomOutput kNomOutputs[] = {
     {"tonal", "key", -1},     {"tonal", "key_strength", 3},    {"loudness", "integrated", 2},
     {"loudness", "range", 2},
 };
-
-int64_t MtimeNs(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
-}
 
 // A namespace part: lower case ASCII, dots and underscores (the part separator) as hyphens.
 std::string NomPart(std::string_view s) {
@@ -76,23 +74,15 @@ class TrackResults {
   std::map<std::string, const analysis::Provenance*> provenance_;
 };
 
-std::string Upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
-  return s;
-}
-
 // timbre's nom: tags in the file that the plan no longer has (an older engine or analyzer
 // version named them) are removed, so that a library never carries two answers.
 void RemoveStaleNomTags(const audio::TagFields& held, audio::TagFields& fields) {
   std::set<std::string> planned;
-  for (const auto& [name, value] : fields) planned.insert(Upper(name));
+  for (const auto& [name, value] : fields) planned.insert(AsciiUpper(name));
   for (const auto& [name, value] : held) {
-    const std::string upper = Upper(name);
+    const std::string upper = AsciiUpper(name);
     if (upper.rfind("NOM:TIMBRE_", 0) == 0 && !planned.count(upper)) {
-      std::string lower = name;
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](unsigned char c) { return std::tolower(c); });
-      fields[lower] = "";
+      fields[AsciiLower(name)] = "";
     }
   }
 }

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "timbre/core/text.h"
 #include "timbre/jobs/scan.h"
 
 namespace timbre::jobs {
@@ -18,10 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 
 using Identity = std::pair<dev_t, ino_t>;
-
-int64_t MtimeNs(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
-}
 
 class Walker {
  public:
@@ -83,12 +80,14 @@ bool HasAudioExtension(const std::filesystem::path& path) {
       "aac", "ac3",  "aif",  "aifc", "aiff", "alac", "ape", "caf", "dff",
       "dsf", "flac", "m4a",  "m4b",  "mka",  "mp2",  "mp3", "mp4", "mpc",
       "oga", "ogg",  "opus", "spx",  "tta",  "wav",  "wma", "wv"};
-  std::string ext = path.extension().string();
+  const std::string ext = path.extension().string();
   if (ext.size() < 2) return false;
-  ext.erase(0, 1);
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
+  const std::string name = AsciiLower(std::string_view(ext).substr(1));
+  return std::find(kExtensions.begin(), kExtensions.end(), name) != kExtensions.end();
+}
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
 }
 
 std::vector<FoundFile> WalkLibrary(

@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "api_context.h"
-#include "timbre/core/version.h"
 
 namespace timbre::server {
 namespace {
@@ -228,7 +227,13 @@ HttpResponse Metrics(ApiContext& c, const HttpRequest&, const Params&) {
     out << "timbre_jobs{state=\"cancelled\"} " << counts->cancelled << "\n";
   }
   out << "# HELP timbre_jobs_active Jobs running in this process\n# TYPE timbre_jobs_active gauge\n"
-      << "timbre_jobs_active " << c.runner.active() << "\n";
+      << "timbre_jobs_active " << c.runner.active() << "\n"
+      << "# HELP timbre_jobs_completed_total Jobs this process completed\n"
+      << "# TYPE timbre_jobs_completed_total counter\n"
+      << "timbre_jobs_completed_total " << c.runner.completed() << "\n"
+      << "# HELP timbre_job_attempts_failed_total Attempts that failed in this process\n"
+      << "# TYPE timbre_job_attempts_failed_total counter\n"
+      << "timbre_job_attempts_failed_total " << c.runner.failed_attempts() << "\n";
   HttpResponse r;
   r.body = out.str();
   r.content_type = "text/plain; version=0.0.4";

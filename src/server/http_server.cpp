@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "timbre/core/text.h"
+
 namespace timbre::server {
 
 std::string HttpRequest::Header(const std::string& lower_name) const {
@@ -30,9 +32,7 @@ struct Pending {
 
 MHD_Result CollectHeader(void* cls, MHD_ValueKind, const char* key, const char* value) {
   auto* headers = static_cast<std::map<std::string, std::string>*>(cls);
-  std::string name = key;
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  (*headers)[name] = value != nullptr ? value : "";
+  (*headers)[AsciiLower(key)] = value != nullptr ? value : "";
   return MHD_YES;
 }
 

@@ -180,6 +180,7 @@ TEST_F(ServeTest, ServesTheServiceRoutes) {
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("timbre_http_requests_total"), std::string::npos);
   EXPECT_NE(metrics.body.find("timbre_jobs{state=\"pending\"}"), std::string::npos);
+  EXPECT_NE(metrics.body.find("timbre_jobs_completed_total 0"), std::string::npos);
 }
 
 TEST_F(ServeTest, ServesTracksAndPlaylists) {

@@ -16,6 +16,8 @@
 #include "timbre/analysis/pipeline.h"
 #include "timbre/store/store.h"
 
+struct stat;
+
 namespace timbre::jobs {
 
 struct ScanOptions {
@@ -89,6 +91,9 @@ std::vector<FoundFile> WalkLibrary(
     const std::function<void(const std::string&, const Status&)>& on_error);
 
 bool HasAudioExtension(const std::filesystem::path& path);
+
+// A file's modification time as scans record it (ns since the epoch), from stat(2).
+int64_t MtimeNs(const struct stat& st);
 
 // Grouping key for album gain: the album tag plus the folder; empty without an album tag.
 std::string AlbumKey(const audio::FileTags& tags, const std::filesystem::path& path);
