@@ -21,14 +21,8 @@ MAKE_STORE=${MAKE_STORE:-build/bench/make_store}
 [[ -x $TIMBRE && -x $MAKE_STORE ]] || { echo "serve-bench: build timbre and make_store first" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "serve-bench: needs wrk (apt-get install wrk)" >&2; exit 2; }
 
-db=build/bench-store-$N.db
-if [[ ! -s $db ]]; then
-  echo "making a store of $N synthetic tracks in $db ..."
-  rm -rf "$db" "$db".index "$db"-wal "$db"-shm
-  "$MAKE_STORE" "$db.tmp" "$N"
-  mv "$db.tmp" "$db"
-  rm -rf "$db.tmp.index"
-fi
+source bench/synthetic-store.sh
+db=$(synthetic_store "$N")
 "$TIMBRE" --db "$db" index >/dev/null
 
 work=$(mktemp -d)

@@ -12,15 +12,8 @@ N=${1:-100000}
 RUNS=${RUNS:-15}
 TIMBRE=${TIMBRE:-build/timbre}
 MAKE_STORE=${MAKE_STORE:-build/bench/make_store}
-db=build/bench-store-$N.db
-[[ -x $TIMBRE && -x $MAKE_STORE ]] || { echo "similar-bench: build timbre and make_store first" >&2; exit 2; }
-if [[ ! -s $db ]]; then
-  echo "making a store of $N synthetic tracks in $db ..."
-  rm -rf "$db" "$db".index "$db"-wal "$db"-shm
-  "$MAKE_STORE" "$db.tmp" "$N"
-  mv "$db.tmp" "$db"
-  rm -rf "$db.tmp.index"
-fi
+source bench/synthetic-store.sh
+db=$(synthetic_store "$N")
 
 t0=$EPOCHREALTIME
 "$TIMBRE" --db "$db" index --rebuild >/dev/null
