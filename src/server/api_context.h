@@ -28,7 +28,9 @@ using Params = std::map<std::string, std::string>;  // {id} and the like, from t
 // once a second), so that scans by jobs show up without a restart. From `hnsw_from` vectors
 // on, an exact index is rebuilt as HNSW in memory: a search over 10k timbre-v1 vectors
 // costs ~0.2 ms exact, a fraction of that through the graph, at recall@10 above 0.99.
-// While one request refreshes an index, the others keep using the previous one.
+// While one request refreshes an index, the others keep using the previous one. The graph
+// is rebuilt at most once a minute: while a scan keeps changing the library, the refreshes
+// in between serve the exact index instead of rebuilding the graph every second.
 class IndexCache {
  public:
   explicit IndexCache(size_t hnsw_from = 5000) : hnsw_from_(hnsw_from) {}
@@ -41,6 +43,7 @@ class IndexCache {
     int64_t last_change = -1;
     std::chrono::steady_clock::time_point checked;
     bool refreshing = false;
+    std::chrono::steady_clock::time_point graph_built{};
   };
   size_t hnsw_from_;
   std::mutex mu_;

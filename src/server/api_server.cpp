@@ -149,6 +149,9 @@ Result<std::string> ConfinedPath(const ApiContext& context, const std::string& p
 Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& store,
                                                                  const std::string& space) {
   const auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<const index::SpaceIndex> current;
+  int64_t current_change = -1;
+  bool graph_due = false;
   {
     std::lock_guard lock(mu_);
     Entry& e = entries_[space];
@@ -156,30 +159,33 @@ Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& s
     if (fresh || (e.index && e.refreshing)) return e.index;
     e.checked = now;
     e.refreshing = true;
+    current = e.index;
+    current_change = e.last_change;
+    graph_due = e.graph_built == std::chrono::steady_clock::time_point{} ||
+                now - e.graph_built >= std::chrono::minutes(1);
   }
+  // An exact index large enough to want the graph, once the graph may be rebuilt.
+  auto wants_graph = [&](const index::SpaceIndex& i) {
+    return graph_due && i.vectors().kind() == index::IndexKind::kFlat &&
+           i.vectors().size() >= hnsw_from_;
+  };
   // Outside the lock: opening and rebuilding may take a while on a large library.
   std::shared_ptr<const index::SpaceIndex> opened;
   int64_t change = -1;
-  Status status = [&]() -> Status {
+  bool graph = false;
+  const Status status = [&]() -> Status {
     auto last = store.LastChange();
     if (!last.ok()) return last.status();
     change = *last;
-    {
-      std::lock_guard lock(mu_);
-      const Entry& e = entries_[space];
-      if (e.index && e.last_change == change) {
-        opened = e.index;
-        return Status::Ok();
-      }
+    if (current && change == current_change && !wants_graph(*current)) {
+      opened = current;
+      return Status::Ok();
     }
     auto index = index::SpaceIndex::Open(store, space, index::SyncMode::kReadOnly);
     if (!index.ok()) return index.status();
-    if ((*index)->vectors().kind() == index::IndexKind::kFlat &&
-        (*index)->vectors().size() >= hnsw_from_) {
-      opened = (*index)->Rebuilt(index::IndexKind::kHnsw, {});
-    } else {
-      opened = std::move(index).value();
-    }
+    graph = wants_graph(**index);
+    opened = graph ? (*index)->Rebuilt(index::IndexKind::kHnsw, {})
+                   : std::shared_ptr<const index::SpaceIndex>(std::move(index).value());
     return Status::Ok();
   }();
   std::lock_guard lock(mu_);
@@ -188,6 +194,7 @@ Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& s
   if (!status.ok()) return status;
   e.index = opened;
   e.last_change = change;
+  if (graph) e.graph_built = now;
   return opened;
 }
 
