@@ -1,5 +1,6 @@
 #include "timbre/analysis/pipeline.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -29,10 +30,55 @@ bool LooksTruncated(const audio::DecodeReport& r) {
 Pipeline::Pipeline(std::vector<ConfiguredAnalyzer> analyzers) : analyzers_(std::move(analyzers)) {
   std::string all;
   for (const auto& a : analyzers_) {
-    all += fmt::format("{}@{}[{}]|", a.analyzer->info().name, a.analyzer->info().version,
-                       CanonicalParams(a.params));
+    const Provenance p = ProvenanceOf(a);
+    all += fmt::format("{}@{}[{}]", p.analyzer, p.analyzer_version, p.params);
+    if (!p.model_sha256.empty()) all += fmt::format("<{}>", p.model_sha256);
+    all += '|';
   }
   signature_ = HashString(all);
+}
+
+Provenance ProvenanceOf(const ConfiguredAnalyzer& a) {
+  const AnalyzerInfo& info = a.analyzer->info();
+  Provenance p;
+  p.analyzer = info.name;
+  p.analyzer_version = info.version;
+  p.params = CanonicalParams(a.params);
+  p.params_hash = ParamsHash(a.params);
+  p.engine_version = kEngineVersion;
+  p.window = info.window;
+  for (const auto& [id, sha] : info.models) {
+    p.model_ids += (p.model_ids.empty() ? "" : ",") + id;
+    p.model_sha256 += (p.model_sha256.empty() ? "" : ",") + sha;
+  }
+  return p;
+}
+
+std::vector<std::string> Pipeline::StaleAnalyzers(const std::vector<Provenance>& stored) const {
+  std::vector<std::string> stale;
+  for (const auto& a : analyzers_) {
+    const Provenance want = ProvenanceOf(a);
+    bool current = false;
+    for (const auto& have : stored) {
+      if (have.analyzer == want.analyzer && have.analyzer_version == want.analyzer_version &&
+          have.params_hash == want.params_hash && have.model_sha256 == want.model_sha256) {
+        current = true;
+        break;
+      }
+    }
+    if (!current) stale.push_back(want.analyzer);
+  }
+  return stale;
+}
+
+Pipeline Pipeline::Subset(const std::vector<std::string>& names) const {
+  std::vector<ConfiguredAnalyzer> kept;
+  for (const auto& a : analyzers_) {
+    if (std::find(names.begin(), names.end(), a.analyzer->info().name) != names.end()) {
+      kept.push_back(a);
+    }
+  }
+  return Pipeline(std::move(kept));
 }
 
 TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
@@ -172,13 +218,8 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
       break;
     }
     AnalysisRecord record;
-    record.provenance = {info.name,
-                         info.version,
-                         CanonicalParams(analyzers_[i].params),
-                         ParamsHash(analyzers_[i].params),
-                         kEngineVersion,
-                         info.window,
-                         seconds[i]};
+    record.provenance = ProvenanceOf(analyzers_[i]);
+    record.provenance.seconds = seconds[i];
     record.output = std::move(out).value();
     for (const auto& o : info.outputs) record.units[o.name] = o.unit;
     result.analyses.push_back(std::move(record));

@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
   AddExportCommand(app, global);
   AddServeCommand(app, global);
   AddJobsCommands(app, global);
+  AddModelsCommands(app, global);
 
   try {
     app.parse(argc, argv);

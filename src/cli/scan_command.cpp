@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "model_options.h"
 #include "progress.h"
 #include "timbre/analysis/registry.h"
 #include "timbre/core/paths.h"
@@ -21,6 +22,7 @@ struct ScanArgs {
   int jobs = 0;
   bool json = false;
   bool quiet = false;
+  ModelArgs models;
 };
 
 // Shows the scan as it goes: a progress bar on a terminal, JSON lines when asked, and
@@ -79,6 +81,8 @@ class ScanPrinter : public jobs::ScanObserver {
 int RunScan(const ScanArgs& args, const GlobalOptions& global) {
   analysis::Registry registry;
   analysis::RegisterBuiltinAnalyzers(registry);
+  auto models = SetUpModels(args.models, registry, args.quiet);
+  if (!models.ok()) return Fail(models.status().message(), 2);
   auto pipeline = analysis::DefaultPipeline(registry);
   if (!pipeline.ok()) return Fail(pipeline.status().ToString());
   auto store = store::OpenStore(StoreUrl(global));
@@ -163,6 +167,7 @@ void AddScanCommand(CLI::App& app, GlobalOptions& global) {
       ->check(CLI::Range(1, 1024));
   cmd->add_flag("--json", args->json, "print one JSON line per file and a JSON summary");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
+  AddModelOptions(cmd, args->models);
   cmd->callback([args, &global] { global.exit_code = RunScan(*args, global); });
 }
 

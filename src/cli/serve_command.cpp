@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "model_options.h"
 #include "timbre/analysis/registry.h"
 #include "timbre/jobs/job_kinds.h"
 #include "timbre/jobs/job_runner.h"
@@ -29,6 +30,7 @@ struct ServeArgs {
   int workers = 2;
   int scan_threads = 0;
   double grace_s = 10;
+  ModelArgs models;
 };
 
 // Reads an integer environment variable; `fallback` when unset.
@@ -65,6 +67,8 @@ int RunServe(const ServeArgs& args, const GlobalOptions& global) {
 
   analysis::Registry registry;
   analysis::RegisterBuiltinAnalyzers(registry);
+  auto models = SetUpModels(args.models, registry, false);
+  if (!models.ok()) return Fail(models.status().message(), 2);
   auto pipeline = analysis::DefaultPipeline(registry);
   if (!pipeline.ok()) return Fail(pipeline.status().ToString());
   auto store = store::OpenStore(StoreUrl(global));
@@ -157,6 +161,7 @@ void AddServeCommand(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--grace", args->grace_s,
                   "seconds running jobs get to finish at SIGTERM before they are requeued")
       ->capture_default_str();
+  AddModelOptions(cmd, args->models);
   cmd->callback([args, &global] { global.exit_code = RunServe(*args, global); });
 }
 

@@ -168,6 +168,26 @@ class Scan {
         Report(e);
         return Status::Ok();
       }
+      // Same bytes, analysed under another pipeline: rerun only the analyzers whose stored
+      // provenance is out of date (a new or changed model), keep the rest.
+      if (existing && existing->content_hash == hash &&
+          existing->status == store::TrackStatus::kOk) {
+        auto stale = StaleAnalyzers(existing->id);
+        if (!stale.ok()) return stale.status();
+        if (stale->empty()) {
+          TIMBRE_RETURN_IF_ERROR(store_.SetSignature(existing->id, pipeline_.signature()));
+          TIMBRE_RETURN_IF_ERROR(store_.MoveTrack(existing->id, f.path, f.size, f.mtime_ns));
+          e.track_id = existing->id;
+          e.outcome = FileOutcome::kUnchanged;
+          e.seconds = SecondsSince(start);
+          Report(e);
+          return Status::Ok();
+        }
+        if (stale->size() < pipeline_.analyzers().size()) {
+          const analysis::Pipeline stale_part = pipeline_.Subset(*stale);
+          return Record(f, hash, existing, Status::Ok(), start, &stale_part, /*partial=*/true);
+        }
+      }
       // A new path with the bytes of a track whose file is no longer where it was: a move.
       if (!existing) {
         auto moved = ClaimMoved(hash, f.size);
@@ -187,12 +207,24 @@ class Scan {
       }
     }
 
+    return Record(f, hash, existing, problem, start, &pipeline_, /*partial=*/false);
+  }
+
+  // Commits a file's record: analysed with `pipeline` (the scan's, or the stale part of it)
+  // when `problem` is ok, failed with `problem` otherwise. A partial write keeps the track's
+  // other analyses.
+  Status Record(const FoundFile& f, const std::string& hash,
+                const std::optional<store::TrackKey>& existing, Status problem,
+                Clock::time_point start, const analysis::Pipeline* pipeline, bool partial) {
+    FileEvent e;
+    e.path = f.path;
     store::TrackWrite write;
     write.track = BaseRecord(f, hash, pipeline_.signature());
+    write.partial = partial;
     if (problem.ok()) {
       write.track.tags = audio::ReadFileTags(f.path);
       write.track.album_key = AlbumKey(write.track.tags, f.path);
-      analysis::TrackAnalysis result = pipeline_.Run(f.path);
+      analysis::TrackAnalysis result = pipeline->Run(f.path);
       problem = result.status;
       const auto& info = result.decode.info;
       write.track.container = info.container;
@@ -212,6 +244,7 @@ class Scan {
       write.track.error_reason = std::string(problem.reason());
       write.track.error_message = problem.message();
       write.analyses.clear();
+      write.partial = false;  // a failed track keeps no results
       e.outcome = FileOutcome::kFailed;
       e.error_reason = write.track.error_reason;
       e.error_message = problem.message();
@@ -223,6 +256,16 @@ class Scan {
     e.seconds = SecondsSince(start);
     Report(e);
     return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> StaleAnalyzers(int64_t id) {
+    auto details = store_.GetTrack(id);
+    if (!details.ok()) return details.status();
+    std::vector<analysis::Provenance> stored;
+    if (*details) {
+      for (const auto& a : (*details)->analyses) stored.push_back(a.provenance);
+    }
+    return pipeline_.StaleAnalyzers(stored);
   }
 
   std::optional<store::TrackKey> Existing(const std::string& path) const {
@@ -333,13 +376,11 @@ Result<size_t> UpdateAlbumGains(store::Store& store) {
       all.Merge(*h);
     }
     analysis::AnalysisRecord record;
-    record.provenance = {analysis::kAlbumLoudnessAnalyzer,
-                         1,
-                         "",
-                         HashString(""),
-                         kEngineVersion,
-                         fmt::format("album of {} tracks", ids.size()),
-                         0.0};
+    record.provenance.analyzer = analysis::kAlbumLoudnessAnalyzer;
+    record.provenance.analyzer_version = 1;
+    record.provenance.params_hash = HashString("");
+    record.provenance.engine_version = kEngineVersion;
+    record.provenance.window = fmt::format("album of {} tracks", ids.size());
     record.output.numbers["tracks"] = static_cast<double>(ids.size());
     record.output.numbers["replaygain_album_peak"] = peak;
     if (auto lufs = all.IntegratedLufs()) {

@@ -51,7 +51,7 @@ nlohmann::json TrackJson(const TrackDetails& d) {
     for (const auto& v : d.texts) {
       if (v.analyzer == p.analyzer) values[v.name] = {{"value", v.value}};
     }
-    analyses.push_back({{"analyzer", p.analyzer},
+    nlohmann::json entry = {{"analyzer", p.analyzer},
                         {"version", p.analyzer_version},
                         {"params", p.params},
                         {"params_hash", p.params_hash},
@@ -60,9 +60,20 @@ nlohmann::json TrackJson(const TrackDetails& d) {
                         {"seconds", p.seconds},
                         {"created_at", a.created_at},
                         {"notes", a.notes},
-                        {"values", values}});
+                        {"values", values}};
+    if (!p.model_ids.empty()) {
+      entry["model_ids"] = p.model_ids;
+      entry["model_sha256"] = p.model_sha256;
+    }
+    analyses.push_back(std::move(entry));
   }
   j["analyses"] = analyses;
+  nlohmann::json model_tags = nlohmann::json::array();
+  for (const auto& t : d.tags) {
+    model_tags.push_back(
+        {{"name", t.name}, {"tier", t.value}, {"score", t.score}, {"analyzer", t.analyzer}});
+  }
+  j["model_tags"] = model_tags;
   return j;
 }
 

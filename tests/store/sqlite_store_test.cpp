@@ -28,7 +28,7 @@ TrackWrite MakeWrite(const std::string& path, const std::string& album_key = "",
   w.track.tags.album = album_key.empty() ? "" : "Album";
   w.track.album_key = album_key;
   analysis::AnalysisRecord a;
-  a.provenance = {"loudness", 1, "true_peak=1", "abc", "0.1.0", "whole stream", 0.01};
+  a.provenance = {"loudness", 1, "true_peak=1", "abc", "0.1.0", "whole stream", 0.01, "", ""};
   a.output.numbers = {{"integrated", integrated}, {"true_peak", 0.9}};
   a.output.texts = {{"block_histogram", "500:10"}};
   a.output.notes = {"a note"};
@@ -123,7 +123,7 @@ TEST(SqliteStoreTest, AlbumGainIsInvalidatedByMembership) {
   EXPECT_EQ((*members)[0].histogram, "500:10");
   EXPECT_EQ((*members)[0].true_peak, 0.9);
   analysis::AnalysisRecord album;
-  album.provenance = {"album_loudness", 1, "", "h", "0.1.0", "album of 2 tracks", 0.0};
+  album.provenance = {"album_loudness", 1, "", "h", "0.1.0", "album of 2 tracks", 0.0, "", ""};
   album.output.numbers = {{"replaygain_album_gain", -1.0}};
   const Status set = (*s)->SetAlbumGain(album, {*a, *b});
   ASSERT_TRUE(set.ok()) << set.ToString();

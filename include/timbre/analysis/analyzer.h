@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "timbre/audio/decode.h"
@@ -46,6 +47,9 @@ struct AnalyzerInfo {
   // Spectra it reads instead of raw blocks (its view must be mono). The pipeline runs one
   // STFT per distinct (view, frame, hop) and shares its frames between analyzers.
   std::optional<dsp::StftSpec> stft;
+  // Model files the analyzer runs, as (id, sha256): part of its provenance and signature, so
+  // a changed model file reruns exactly the analyses that used it.
+  std::vector<std::pair<std::string, std::string>> models;
 };
 
 // Parameter values by name, always complete (defaults filled in) once resolved.
@@ -53,9 +57,17 @@ using Params = std::map<std::string, double>;
 
 // What one analyzer found for one track. Numbers are finite by contract; an output that
 // cannot be measured (loudness of silence) is absent, with a note that says why.
+struct TagOutput {
+  std::string name;   // "nom:essentia_effnet_1_mood_aggressive_1_aggressive"
+  std::string value;  // "high"
+  double score = 0.0;
+};
+
 struct Output {
   std::map<std::string, double> numbers;
   std::map<std::string, std::string> texts;
+  std::map<std::string, std::vector<float>> vectors;  // embedding space → the track's vector
+  std::vector<TagOutput> tags;
   std::vector<std::string> notes;
 };
 

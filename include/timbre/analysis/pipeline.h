@@ -22,6 +22,8 @@ struct Provenance {
   std::string engine_version;
   std::string window;    // which audio was read: "whole stream", "first 120 s"
   double seconds = 0.0;  // time this analyzer took on this track (its own work)
+  std::string model_ids;     // "effnet-discogs-1,mood-aggressive-1"; empty for DSP analyzers
+  std::string model_sha256;  // their sha256, in the same order
 };
 
 struct AnalysisRecord {
@@ -55,10 +57,19 @@ class Pipeline {
   const std::string& signature() const { return signature_; }
   const std::vector<ConfiguredAnalyzer>& analyzers() const { return analyzers_; }
 
+  // The analyzers whose stored provenance no longer matches this pipeline's (missing, other
+  // version, parameters or model files): what a rescan of unchanged audio must recompute.
+  std::vector<std::string> StaleAnalyzers(const std::vector<Provenance>& stored) const;
+  // A pipeline of only the named analyzers; its signature is its own, not this one's.
+  Pipeline Subset(const std::vector<std::string>& names) const;
+
  private:
   std::vector<ConfiguredAnalyzer> analyzers_;
   std::string signature_;
 };
+
+// The provenance this pipeline gives one analyzer's results (seconds left at 0).
+Provenance ProvenanceOf(const ConfiguredAnalyzer& a);
 
 // The built-in analyzers with their default parameters.
 Result<Pipeline> DefaultPipeline(const Registry& registry);

@@ -72,18 +72,29 @@ struct StoredAnalysis {
   std::string created_at;
 };
 
+// A tag a model gave the track: the name, its tier and the score behind it.
+struct ModelTag {
+  std::string analyzer;
+  std::string name;
+  std::string value;
+  double score = 0.0;
+};
+
 struct TrackDetails {
   TrackRecord track;
   std::vector<StoredAnalysis> analyses;
   std::vector<Descriptor> descriptors;
   std::vector<TextValue> texts;
+  std::vector<ModelTag> tags;
 };
 
 // Everything one scanned file produces, written in one transaction. Analyses replace the
-// track's previous ones; a failed track keeps none.
+// track's previous ones; a failed track keeps none. A partial write replaces only the
+// analyses it carries and keeps the others (a rescan that reran only stale analyzers).
 struct TrackWrite {
   TrackRecord track;  // key.id is ignored: the path identifies the row
   std::vector<analysis::AnalysisRecord> analyses;
+  bool partial = false;
 };
 
 struct AlbumMember {
@@ -172,6 +183,9 @@ class Store {
                                const std::string& content_hash) = 0;
   virtual Status RecordScanError(const std::string& path, std::string_view reason,
                                  const std::string& message) = 0;
+  // The track's stored results are all current under this pipeline signature (analyzers
+  // that left the pipeline keep their results).
+  virtual Status SetSignature(int64_t id, const std::string& signature) = 0;
 
   // Albums whose album gain is missing or out of date (a member was added, changed or
   // went away since it was computed).

@@ -145,7 +145,14 @@ RETURNING id)sql");
     const int64_t id = up.Int(0);
     up.Reset();
 
-    {
+    if (w.partial) {
+      Statement del(db_->handle(), "DELETE FROM analyses WHERE track_id = ?1 AND analyzer = ?2");
+      for (const auto& a : w.analyses) {
+        del.Bind(1, id).Bind(2, a.provenance.analyzer);
+        TIMBRE_RETURN_IF_ERROR(del.Run());
+        del.Reset();
+      }
+    } else {
       Statement del(db_->handle(), "DELETE FROM analyses WHERE track_id = ?1");
       del.Bind(1, id);
       TIMBRE_RETURN_IF_ERROR(del.Run());
@@ -188,6 +195,13 @@ UPDATE tracks SET size = ?2, mtime_ns = ?3, content_hash = ?4, updated_at = ?5 W
     if (sqlite3_changes(db_->handle()) != 1)
       return NotFound(fmt::format("no track with id {}", id));
     return Status::Ok();
+  }
+
+  Status SetSignature(int64_t id, const std::string& signature) override {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "UPDATE tracks SET signature = ?2 WHERE id = ?1");
+    s.Bind(1, id).Bind(2, signature);
+    return s.Run();
   }
 
   Status MarkGone(const std::vector<int64_t>& ids) override {
@@ -278,13 +292,14 @@ WHERE t.album_key = ?1 AND t.status = 'ok' ORDER BY t.id)sql");
     Status st;
     Statement a(db_->handle(), R"sql(
 SELECT analyzer, analyzer_version, params, params_hash, engine_version, audio_window, seconds,
-  notes, created_at FROM analyses WHERE track_id = ?1 ORDER BY analyzer)sql");
+  notes, created_at, model_ids, model_sha256 FROM analyses WHERE track_id = ?1
+ORDER BY analyzer)sql");
     a.Bind(1, id);
     while (a.Step(&st)) {
       StoredAnalysis sa;
       sa.provenance = {
           a.Text(0), static_cast<int>(a.Int(1)), a.Text(2), a.Text(3), a.Text(4), a.Text(5),
-          a.Real(6)};
+          a.Real(6), a.Text(9), a.Text(10)};
       auto notes = nlohmann::json::parse(a.Text(7), nullptr, false);
       if (notes.is_array()) {
         for (const auto& n : notes) {
@@ -306,6 +321,12 @@ SELECT a.analyzer, v.name, v.value FROM text_values v JOIN analyses a ON a.id = 
 WHERE v.track_id = ?1 ORDER BY a.analyzer, v.name)sql");
     ts.Bind(1, id);
     while (ts.Step(&st)) d.texts.push_back({ts.Text(0), ts.Text(1), ts.Text(2)});
+    if (!st.ok()) return st;
+    Statement gs(db_->handle(), R"sql(
+SELECT COALESCE(a.analyzer, ''), g.name, g.value, COALESCE(g.score, 0) FROM tags g
+LEFT JOIN analyses a ON a.id = g.analysis_id WHERE g.track_id = ?1 ORDER BY g.name)sql");
+    gs.Bind(1, id);
+    while (gs.Step(&st)) d.tags.push_back({gs.Text(0), gs.Text(1), gs.Text(2), gs.Real(3)});
     if (!st.ok()) return st;
     return std::optional<TrackDetails>(std::move(d));
   }
@@ -461,11 +482,12 @@ FROM tracks)sql");
     nlohmann::json notes = a.output.notes;
     Statement s(db_->handle(), R"sql(
 INSERT INTO analyses (track_id, analyzer, analyzer_version, params, params_hash, engine_version,
-  audio_window, seconds, notes, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id)sql");
+  audio_window, seconds, notes, created_at, model_ids, model_sha256)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id)sql");
     s.Bind(1, track_id).Bind(2, p.analyzer).Bind(3, p.analyzer_version).Bind(4, p.params);
     s.Bind(5, p.params_hash).Bind(6, p.engine_version).Bind(7, p.window).Bind(8, p.seconds);
     s.Bind(9, notes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).Bind(10, now);
+    s.Bind(11, p.model_ids).Bind(12, p.model_sha256);
     Status st;
     if (!s.Step(&st)) return st.ok() ? Internal("insert returned no id") : st;
     const int64_t analysis_id = s.Int(0);
@@ -487,6 +509,29 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id)sql");
       t.Bind(1, analysis_id).Bind(2, track_id).Bind(3, name).Bind(4, value);
       TIMBRE_RETURN_IF_ERROR(t.Run());
       t.Reset();
+    }
+    // Model outputs: the track's vector in each embedding space, and its tags. Both belong to
+    // this analysis, so replacing the analysis replaces them.
+    Statement v(db_->handle(), R"sql(
+INSERT INTO embeddings (track_id, analysis_id, space, dim, vector) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (track_id, space) DO UPDATE SET analysis_id = excluded.analysis_id,
+  dim = excluded.dim, vector = excluded.vector)sql");
+    for (const auto& [space, vector] : a.output.vectors) {
+      v.Bind(1, track_id).Bind(2, analysis_id).Bind(3, space);
+      v.Bind(4, static_cast<int64_t>(vector.size()));
+      v.BindBlob(5, vector.data(), vector.size() * sizeof(float));
+      TIMBRE_RETURN_IF_ERROR(v.Run());
+      v.Reset();
+    }
+    Statement g(db_->handle(), R"sql(
+INSERT INTO tags (track_id, analysis_id, name, value, score) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (track_id, name) DO UPDATE SET analysis_id = excluded.analysis_id,
+  value = excluded.value, score = excluded.score)sql");
+    for (const auto& tag : a.output.tags) {
+      g.Bind(1, track_id).Bind(2, analysis_id).Bind(3, tag.name).Bind(4, tag.value);
+      g.Bind(5, tag.score);
+      TIMBRE_RETURN_IF_ERROR(g.Run());
+      g.Reset();
     }
     return Status::Ok();
   }
