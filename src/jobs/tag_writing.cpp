@@ -76,15 +76,29 @@ class TrackResults {
 
 // timbre's nom: tags in the file that the plan no longer has (an older engine or analyzer
 // version named them) are removed, so that a library never carries two answers.
-void RemoveStaleNomTags(const audio::TagFields& held, audio::TagFields& fields) {
+// The same holds for the namespaces of the track's models (`model_prefixes`): a label that
+// moved to another tier, or reaches none now, loses its old tag.
+void RemoveStaleNomTags(const audio::TagFields& held, const std::vector<std::string>& model_prefixes,
+                        audio::TagFields& fields) {
   std::set<std::string> planned;
   for (const auto& [name, value] : fields) planned.insert(AsciiUpper(name));
+  std::vector<std::string> owned{"NOM:TIMBRE_"};
+  for (const auto& p : model_prefixes) owned.push_back(AsciiUpper(p));
   for (const auto& [name, value] : held) {
     const std::string upper = AsciiUpper(name);
-    if (upper.rfind("NOM:TIMBRE_", 0) == 0 && !planned.count(upper)) {
-      fields[AsciiLower(name)] = "";
-    }
+    const bool ours = std::any_of(owned.begin(), owned.end(),
+                                  [&](const std::string& p) { return upper.rfind(p, 0) == 0; });
+    if (ours && !planned.count(upper)) fields[AsciiLower(name)] = "";
   }
+}
+
+// Tag namespaces of the track's model analyses.
+std::vector<std::string> ModelTagPrefixes(const store::TrackDetails& track) {
+  std::vector<std::string> out;
+  for (const auto& t : track.texts) {
+    if (t.analyzer.starts_with("model:") && t.name.ends_with(".tag_prefix")) out.push_back(t.value);
+  }
+  return out;
 }
 
 }  // namespace
@@ -201,6 +215,14 @@ audio::TagFields PlanTrackTags(const store::TrackDetails& track, const TagPlanOp
       }
     }
   }
+  if (options.groups & kTagNom) {
+    // Model tags: `<namespace>_<label>_<tier>` = the label's mean score.
+    for (const auto& t : track.tags) {
+      if (!t.name.starts_with("nom:") || t.value.empty()) continue;
+      fields[t.name + "_" + t.value] = fmt::format("{:.3f}", t.score);
+      if (!t.analyzer.empty()) used(t.analyzer);
+    }
+  }
   if (fields.empty()) return fields;
 
   // Provenance, short: engine, then each source analyzer with version and parameters hash.
@@ -208,8 +230,15 @@ audio::TagFields PlanTrackTags(const store::TrackDetails& track, const TagPlanOp
             [](const auto* a, const auto* b) { return a->analyzer < b->analyzer; });
   std::string provenance = fmt::format("timbre {}", sources.front()->engine_version);
   for (const auto* p : sources) {
-    provenance +=
-        fmt::format("; {} v{} {}", p->analyzer, p->analyzer_version, p->params_hash.substr(0, 8));
+    // Models are named by the start of each file's sha256, DSP analyzers by their parameters.
+    std::string build = p->params_hash.substr(0, 8);
+    if (!p->model_sha256.empty()) {
+      build.clear();
+      std::stringstream shas(p->model_sha256);
+      std::string sha;
+      while (std::getline(shas, sha, ',')) build += (build.empty() ? "" : "+") + sha.substr(0, 8);
+    }
+    provenance += fmt::format("; {} v{} {}", p->analyzer, p->analyzer_version, build);
   }
   fields["TIMBRE_PROVENANCE"] = provenance;
   return fields;
@@ -247,7 +276,7 @@ Result<TrackTagOutcome> WriteTrackTags(store::Store& store, int64_t track_id,
   }
 
   if (options.groups & kTagNom) {
-    if (auto held = audio::ReadTagFields(out.path); held.ok()) RemoveStaleNomTags(*held, fields);
+    if (auto held = audio::ReadTagFields(out.path); held.ok()) RemoveStaleNomTags(*held, ModelTagPrefixes(track), fields);
   }
 
   if (dry_run) {

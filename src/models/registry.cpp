@@ -111,15 +111,19 @@ Result<ModelRegistry> ModelRegistry::Discover(const fs::path& dir) {
 }
 
 void ModelRegistry::CheckReferences() {
-  std::map<std::string, size_t> first;
+  // Two manifests claiming one id are both refused: which one was meant cannot be known.
+  std::map<std::string, std::vector<size_t>> by_id;
   for (size_t i = 0; i < entries_.size(); ++i) {
-    ModelEntry& e = entries_[i];
-    if (!e.manifest_error.ok()) continue;
-    auto [it, inserted] = first.emplace(e.manifest.id, i);
-    if (!inserted) {
-      e.problem = InvalidArgument(fmt::format("{}: id \"{}\" is already used by {}",
-                                              e.manifest_path.string(), e.manifest.id,
-                                              entries_[it->second].manifest_path.string()))
+    if (entries_[i].manifest_error.ok()) by_id[entries_[i].manifest.id].push_back(i);
+  }
+  for (const auto& [id, indexes] : by_id) {
+    if (indexes.size() < 2) continue;
+    for (size_t i : indexes) {
+      ModelEntry& e = entries_[i];
+      const ModelEntry& other = entries_[indexes[0] == i ? indexes[1] : indexes[0]];
+      e.problem = InvalidArgument(fmt::format("{}: id \"{}\" is also claimed by {}",
+                                              e.manifest_path.string(), id,
+                                              other.manifest_path.string()))
                       .WithReason("duplicate_id");
     }
   }
@@ -162,7 +166,7 @@ size_t ModelRegistry::Verify(const std::string& id) {
 
 const ModelEntry* ModelRegistry::Find(const std::string& id) const {
   for (const auto& e : entries_) {
-    if (e.manifest_error.ok() && e.manifest.id == id && e.problem.reason() != "duplicate_id") {
+    if (e.manifest_error.ok() && e.manifest.id == id) {
       return &e;
     }
   }

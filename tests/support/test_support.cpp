@@ -67,4 +67,16 @@ void MakeTone(const std::filesystem::path& path, double seconds, double frequenc
 
 std::string TimbreBinary() { return TIMBRE_BINARY; }
 
+std::filesystem::path SourcePath(const std::string& relative) {
+  return std::filesystem::path(TIMBRE_SOURCE_DIR) / relative;
+}
+
+void MakeTestModels(const std::filesystem::path& dir) {
+  // Debian's python3-torch belongs to /usr/bin/python3, whatever python3 is first on PATH.
+  const auto r = RunCommand("/usr/bin/python3 " +
+                            ShellQuote(SourcePath("scripts/make-test-models.py").string()) + " " +
+                            ShellQuote(dir.string()) + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+}
+
 }  // namespace timbre::testing

@@ -42,4 +42,11 @@ void MakeTone(const std::filesystem::path& path, double seconds, double frequenc
 // The timbre binary built with the tests.
 std::string TimbreBinary();
 
+// A file of the source tree, e.g. "scripts/make-test-models.py".
+std::filesystem::path SourcePath(const std::string& relative);
+
+// Runs scripts/make-test-models.py into `dir` (tiny TorchScript models with manifests, parity
+// references, test WAVs); aborts the test on failure.
+void MakeTestModels(const std::filesystem::path& dir);
+
 }  // namespace timbre::testing

@@ -149,8 +149,12 @@ class ModelRun : public AnalyzerRun {
     }
     models::ResolveContradictions(scored);
     const Manifest* embedder = m.kind == models::ModelKind::kEmbedder ? &m : nullptr;
-    for (const auto& head : scored) {
+    for (size_t s = 0; s < scored.size(); ++s) {
+      const auto& head = scored[s];
       const std::string prefix = models::TagPrefix(*head.model, embedder);
+      // Tag writers remove this namespace's tags that no longer apply, labels included that
+      // reach no tier now.
+      out.texts[scorers_[s].key + ".tag_prefix"] = prefix;
       for (const auto& label : head.labels) {
         if (label.tier == models::Tier::kNone) continue;
         out.tags.push_back({prefix + label.label, std::string(models::TierName(label.tier)),
