@@ -16,6 +16,9 @@ packages=(
   libfaiss-dev libopenblas0-pthread
   # HTTP API: event-driven server, metrics, constant-time key comparison
   libmicrohttpd-dev prometheus-cpp-dev libssl-dev
+  # neural models: TorchScript through libtorch (loaded as a plugin), and Debian's PyTorch to
+  # make the test models and check parity
+  libtorch-dev python3-torch python3-numpy
   # plumbing
   nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   # tests and benchmarks: GoogleTest, tools that make and inspect test audio and databases

@@ -152,7 +152,8 @@ int RunList(const ModelsArgs& args, bool verify) {
   for (const auto& e : registry->entries()) {
     if (!e.usable()) return 1;
   }
-  return 0;
+  // Models that verify but have no runtime to run them cannot run either.
+  return runtime->runtime == nullptr && !registry->entries().empty() ? 1 : 0;
 }
 
 int RunShow(const ModelsArgs& args) {
