@@ -81,9 +81,10 @@ int main(int argc, char** argv) {
     const auto t = Clock::now();
     for (size_t done = 0; done < patches; done += options.run.batch) {
       const auto n = static_cast<int64_t>(std::min(options.run.batch, patches - done));
-      if (!(*model)->Forward(batch.data(), {n, static_cast<int64_t>(spec.patch_frames),
-                                            static_cast<int64_t>(spec.mel_bands)},
-                             0, &out, &error)) {
+      if (!(*model)->Forward(
+              batch.data(),
+              {n, static_cast<int64_t>(spec.patch_frames), static_cast<int64_t>(spec.mel_bands)}, 0,
+              &out, &error)) {
         std::fprintf(stderr, "model_bench: %s\n", error.c_str());
         return 1;
       }

@@ -29,7 +29,7 @@ void AddIndexCommand(CLI::App& app, GlobalOptions& global);
 void AddTagsCommands(CLI::App& app, GlobalOptions& global);  // tags write, tags show
 void AddExportCommand(CLI::App& app, GlobalOptions& global);
 void AddServeCommand(CLI::App& app, GlobalOptions& global);
-void AddJobsCommands(CLI::App& app, GlobalOptions& global);  // jobs list, show, cancel
+void AddJobsCommands(CLI::App& app, GlobalOptions& global);    // jobs list, show, cancel
 void AddModelsCommands(CLI::App& app, GlobalOptions& global);  // list, verify, show, import
 
 // JSON text that never throws on file names with invalid UTF-8.

@@ -25,7 +25,6 @@ void AddModelOptions(CLI::App* cmd, ModelArgs& args);
 // Adds the models folder's analyzers to `registry` (none with --no-models), printing why
 // any model was left out unless `quiet`. Null when there is nothing to keep alive.
 Result<std::unique_ptr<analysis::ModelSetup>> SetUpModels(const ModelArgs& args,
-                                                          analysis::Registry& registry,
-                                                          bool quiet);
+                                                          analysis::Registry& registry, bool quiet);
 
 }  // namespace timbre::cli

@@ -62,19 +62,19 @@ nlohmann::json EntryJson(const ModelEntry& e, const models::ModelRegistry& regis
     if (embedder != nullptr) j["tag_prefix"] = models::TagPrefix(m, &embedder->manifest);
   } else {
     const auto& f = m.frontend;
-    j["input"] = {{"frontend", "logmel"},
-                  {"sample_rate", f.sample_rate},
-                  {"frame_size", f.frame_size},
-                  {"hop_size", f.hop_size},
-                  {"mel_bands", f.mel_bands},
-                  {"low_hz", f.low_hz},
-                  {"high_hz", f.high_hz},
-                  {"log", f.log == dsp::LogCompression::kDecibel ? "db" : "log10_1p"},
-                  {"log_scale", f.log_scale},
-                  {"patch_frames", f.patch_frames},
-                  {"patch_hop", f.patch_hop},
-                  {"layout", m.layout == models::TensorLayout::kPatchChannelFramesBands ? "ncfb"
-                                                                                      : "nfb"}};
+    j["input"] = {
+        {"frontend", "logmel"},
+        {"sample_rate", f.sample_rate},
+        {"frame_size", f.frame_size},
+        {"hop_size", f.hop_size},
+        {"mel_bands", f.mel_bands},
+        {"low_hz", f.low_hz},
+        {"high_hz", f.high_hz},
+        {"log", f.log == dsp::LogCompression::kDecibel ? "db" : "log10_1p"},
+        {"log_scale", f.log_scale},
+        {"patch_frames", f.patch_frames},
+        {"patch_hop", f.patch_hop},
+        {"layout", m.layout == models::TensorLayout::kPatchChannelFramesBands ? "ncfb" : "nfb"}};
     j["analysis"] = models::AnalysisName(m);
     if (m.kind == models::ModelKind::kClassifier) j["tag_prefix"] = models::TagPrefix(m, nullptr);
     if (m.kind == models::ModelKind::kEmbedder) j["space"] = models::AnalysisName(m);
@@ -84,8 +84,9 @@ nlohmann::json EntryJson(const ModelEntry& e, const models::ModelRegistry& regis
   } else {
     j["output"] = {{"labels", m.labels}, {"activation", models::ActivationName(m.activation)}};
     nlohmann::json rules;
-    for (const auto& [name, r] : {std::pair{"high", m.tiers.high}, std::pair{"medium", m.tiers.medium},
-                                  std::pair{"low", m.tiers.low}}) {
+    for (const auto& [name, r] :
+         {std::pair{"high", m.tiers.high}, std::pair{"medium", m.tiers.medium},
+          std::pair{"low", m.tiers.low}}) {
       rules[name] = {{"probability", r.probability}, {"margin", r.margin}, {"spread", r.spread}};
     }
     j["tiers"] = {{"mode", m.tiers.multilabel ? "multilabel" : "exclusive"},
@@ -143,9 +144,8 @@ int RunList(const ModelsArgs& args, bool verify) {
   } else {
     PrintTable(*registry);
     if (runtime != nullptr) {
-      std::printf("runtime: %s\n", runtime->runtime != nullptr
-                                       ? runtime->runtime->version().c_str()
-                                       : runtime->reason.c_str());
+      std::printf("runtime: %s\n", runtime->runtime != nullptr ? runtime->runtime->version().c_str()
+                                                               : runtime->reason.c_str());
     }
   }
   if (!verify) return 0;
@@ -225,7 +225,8 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& global) {
   import->add_option("file", args->file, "the model file (TorchScript)")->required();
   import->add_option("--manifest", args->manifest, "its TOML manifest")->required();
   common(import);
-  import->callback([args, &global] { global.exit_code = RunImport(*args); });
-}
+  import->callback([args, &global] { global.exit_code = RunImport(*args);
+});
+}  // namespace timbre::cli
 
 }  // namespace timbre::cli

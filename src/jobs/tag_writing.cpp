@@ -78,8 +78,8 @@ class TrackResults {
 // version named them) are removed, so that a library never carries two answers.
 // The same holds for the namespaces of the track's models (`model_prefixes`): a label that
 // moved to another tier, or reaches none now, loses its old tag.
-void RemoveStaleNomTags(const audio::TagFields& held, const std::vector<std::string>& model_prefixes,
-                        audio::TagFields& fields) {
+void RemoveStaleNomTags(const audio::TagFields& held,
+                        const std::vector<std::string>& model_prefixes, audio::TagFields& fields) {
   std::set<std::string> planned;
   for (const auto& [name, value] : fields) planned.insert(AsciiUpper(name));
   std::vector<std::string> owned{"NOM:TIMBRE_"};
@@ -276,7 +276,8 @@ Result<TrackTagOutcome> WriteTrackTags(store::Store& store, int64_t track_id,
   }
 
   if (options.groups & kTagNom) {
-    if (auto held = audio::ReadTagFields(out.path); held.ok()) RemoveStaleNomTags(*held, ModelTagPrefixes(track), fields);
+    if (auto held = audio::ReadTagFields(out.path); held.ok())
+      RemoveStaleNomTags(*held, ModelTagPrefixes(track), fields);
   }
 
   if (dry_run) {

@@ -136,8 +136,8 @@ class Fields {
 bool ValidId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
   });
 }
 
@@ -284,7 +284,8 @@ Status ReadTiers(Fields& top, Manifest& m, const std::string& origin) {
   std::string mode = "exclusive";
   TIMBRE_RETURN_IF_ERROR(t.String("mode", &mode, false));
   if (mode != "exclusive" && mode != "multilabel") {
-    return Bad(origin, "tiers.mode", fmt::format("unknown \"{}\" (known: exclusive, multilabel)", mode));
+    return Bad(origin, "tiers.mode",
+               fmt::format("unknown \"{}\" (known: exclusive, multilabel)", mode));
   }
   m.tiers.multilabel = mode == "multilabel";
   TIMBRE_RETURN_IF_ERROR(t.Strings("labels", &m.tiers.labels));
@@ -298,8 +299,7 @@ Status ReadTiers(Fields& top, Manifest& m, const std::string& origin) {
     bool ok = pairs != nullptr;
     for (size_t i = 0; ok && i < pairs->size(); ++i) {
       const auto* pair = (*pairs)[i].as_array();
-      ok = pair != nullptr && pair->size() == 2 && (*pair)[0].is_string() &&
-           (*pair)[1].is_string();
+      ok = pair != nullptr && pair->size() == 2 && (*pair)[0].is_string() && (*pair)[1].is_string();
       if (ok) {
         m.tiers.contradicts.emplace_back((*pair)[0].as_string()->get(),
                                          (*pair)[1].as_string()->get());
@@ -356,7 +356,8 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& origin)
   Fields top(root, origin, "");
   TIMBRE_RETURN_IF_ERROR(top.String("id", &m.id, true));
   if (!ValidId(m.id)) {
-    return Bad(origin, "id", fmt::format("\"{}\" may hold only letters, digits, '.', '-', '_'", m.id));
+    return Bad(origin, "id",
+               fmt::format("\"{}\" may hold only letters, digits, '.', '-', '_'", m.id));
   }
   TIMBRE_RETURN_IF_ERROR(top.String("name", &m.name, true));
   if (!SnakeCase(m.name)) {
@@ -384,7 +385,8 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& origin)
   } else if (kind == "classifier") {
     m.kind = ModelKind::kClassifier;
   } else {
-    return Bad(origin, "kind", fmt::format("unknown \"{}\" (known: embedder, head, classifier)", kind));
+    return Bad(origin, "kind",
+               fmt::format("unknown \"{}\" (known: embedder, head, classifier)", kind));
   }
   TIMBRE_RETURN_IF_ERROR(top.String("file", &m.file, true));
   if (m.file.empty() || std::filesystem::path(m.file).is_absolute() ||

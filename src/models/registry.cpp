@@ -121,10 +121,10 @@ void ModelRegistry::CheckReferences() {
     for (size_t i : indexes) {
       ModelEntry& e = entries_[i];
       const ModelEntry& other = entries_[indexes[0] == i ? indexes[1] : indexes[0]];
-      e.problem = InvalidArgument(fmt::format("{}: id \"{}\" is also claimed by {}",
-                                              e.manifest_path.string(), id,
-                                              other.manifest_path.string()))
-                      .WithReason("duplicate_id");
+      e.problem =
+          InvalidArgument(fmt::format("{}: id \"{}\" is also claimed by {}",
+                                      e.manifest_path.string(), id, other.manifest_path.string()))
+              .WithReason("duplicate_id");
     }
   }
   for (auto& e : entries_) {
@@ -135,10 +135,10 @@ void ModelRegistry::CheckReferences() {
                                        e.manifest_path.string(), e.manifest.embedder))
                       .WithReason("missing_embedder");
     } else if (!embedder->usable()) {
-      e.problem = Unsupported(fmt::format("{}: its embedder {} cannot run: {}",
-                                                 e.manifest_path.string(), e.manifest.embedder,
-                                                 embedder->problem.message()))
-                      .WithReason("missing_embedder");
+      e.problem =
+          Unsupported(fmt::format("{}: its embedder {} cannot run: {}", e.manifest_path.string(),
+                                  e.manifest.embedder, embedder->problem.message()))
+              .WithReason("missing_embedder");
     }
   }
 }
@@ -152,10 +152,11 @@ size_t ModelRegistry::Verify(const std::string& id) {
     if (!sum.ok()) {
       e.problem = sum.status();
     } else if (*sum != e.manifest.sha256) {
-      e.problem = Corrupt(fmt::format(
-                      "{}: sha256 is {}, the manifest says {}; the model will not be loaded",
-                      e.model_path.string(), *sum, e.manifest.sha256))
-                      .WithReason("checksum_mismatch");
+      e.problem =
+          Corrupt(
+              fmt::format("{}: sha256 is {}, the manifest says {}; the model will not be loaded",
+                          e.model_path.string(), *sum, e.manifest.sha256))
+              .WithReason("checksum_mismatch");
     } else {
       e.verified = true;
     }
@@ -181,7 +182,8 @@ std::vector<ModelRegistry::Group> ModelRegistry::Groups() const {
     g.model = &e;
     if (e.manifest.kind == ModelKind::kEmbedder) {
       for (const auto& h : entries_) {
-        if (h.usable() && h.manifest.kind == ModelKind::kHead && h.manifest.embedder == e.manifest.id) {
+        if (h.usable() && h.manifest.kind == ModelKind::kHead &&
+            h.manifest.embedder == e.manifest.id) {
           g.heads.push_back(&h);
         }
       }
@@ -198,8 +200,8 @@ Status CopyThroughTemp(const fs::path& from, const fs::path& to) {
   std::error_code ec;
   fs::copy_file(from, temp, fs::copy_options::overwrite_existing, ec);
   if (ec) {
-    return IoError(fmt::format("cannot copy {} to {}: {}", from.string(), temp.string(),
-                                        ec.message()));
+    return IoError(
+        fmt::format("cannot copy {} to {}: {}", from.string(), temp.string(), ec.message()));
   }
   fs::rename(temp, to, ec);
   if (ec) {
@@ -218,8 +220,8 @@ Result<ModelEntry> ImportModel(const fs::path& file, const fs::path& manifest_pa
   auto sum = Sha256File(file);
   if (!sum.ok()) return sum.status();
   if (*sum != m->sha256) {
-    return Corrupt(fmt::format("{}: sha256 is {}, {} says {}; nothing imported",
-                                          file.string(), *sum, manifest_path.string(), m->sha256))
+    return Corrupt(fmt::format("{}: sha256 is {}, {} says {}; nothing imported", file.string(),
+                               *sum, manifest_path.string(), m->sha256))
         .WithReason("checksum_mismatch");
   }
   std::error_code ec;
@@ -229,9 +231,10 @@ Result<ModelEntry> ImportModel(const fs::path& file, const fs::path& manifest_pa
   if (!existing.ok()) return existing.status();
   if (const ModelEntry* same = existing->Find(m->id)) {
     if (same->manifest.sha256 != m->sha256) {
-      return Status(StatusCode::kAlreadyExists, fmt::format("a different model with id \"{}\" is installed ({}); "
-                                       "remove it first",
-                                       m->id, same->manifest_path.string()));
+      return Status(StatusCode::kAlreadyExists,
+                    fmt::format("a different model with id \"{}\" is installed ({}); "
+                                "remove it first",
+                                m->id, same->manifest_path.string()));
     }
   }
   const fs::path target_file = dir / m->file;

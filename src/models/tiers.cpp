@@ -86,7 +86,8 @@ std::vector<LabelScore> ScoreLabels(const Manifest& model, const LabelAccumulato
     }
     s.margin = s.mean - opposing;
     const auto& allowed = model.tiers.labels;
-    s.taggable = allowed.empty() || std::find(allowed.begin(), allowed.end(), s.label) != allowed.end();
+    s.taggable =
+        allowed.empty() || std::find(allowed.begin(), allowed.end(), s.label) != allowed.end();
     if (!s.taggable || acc.patches() == 0) continue;
     if (Reaches(s, model.tiers.high)) {
       s.tier = Tier::kHigh;

@@ -52,15 +52,15 @@ nlohmann::json TrackJson(const TrackDetails& d) {
       if (v.analyzer == p.analyzer) values[v.name] = {{"value", v.value}};
     }
     nlohmann::json entry = {{"analyzer", p.analyzer},
-                        {"version", p.analyzer_version},
-                        {"params", p.params},
-                        {"params_hash", p.params_hash},
-                        {"engine_version", p.engine_version},
-                        {"window", p.window},
-                        {"seconds", p.seconds},
-                        {"created_at", a.created_at},
-                        {"notes", a.notes},
-                        {"values", values}};
+                            {"version", p.analyzer_version},
+                            {"params", p.params},
+                            {"params_hash", p.params_hash},
+                            {"engine_version", p.engine_version},
+                            {"window", p.window},
+                            {"seconds", p.seconds},
+                            {"created_at", a.created_at},
+                            {"notes", a.notes},
+                            {"values", values}};
     if (!p.model_ids.empty()) {
       entry["model_ids"] = p.model_ids;
       entry["model_sha256"] = p.model_sha256;

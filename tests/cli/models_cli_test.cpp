@@ -143,8 +143,8 @@ TEST_F(ModelsCli, ScanStoresScoresTagsAndAnEmbeddingSpace) {
   auto similar = Timbre("similar 1 --space model:tiny-embedder-1-0 --json");
   ASSERT_EQ(similar.exit_code, 0) << similar.output;
   EXPECT_EQ(Json(similar)["tracks"].size(), 2u) << similar.output;
-  EXPECT_EQ(Timbre("similar 1 --where " + ShellQuote("tag:" + tag["name"].get<std::string>() + " > 0.5") +
-                   " --json")
+  EXPECT_EQ(Timbre("similar 1 --where " +
+                   ShellQuote("tag:" + tag["name"].get<std::string>() + " > 0.5") + " --json")
                 .exit_code,
             0);
 }
@@ -171,7 +171,8 @@ TEST_F(ModelsCli, RescanRerunsOnlyWhatAChangedModelFeeds) {
   EXPECT_EQ(Json(Timbre(scan + " | tail -n 1"))["unchanged"], 3);
 
   // Without models the model results are kept, not recomputed and not lost.
-  auto none = Json(Timbre("scan --json --no-models " + ShellQuote(library_.string()) + " | tail -n 1"));
+  auto none =
+      Json(Timbre("scan --json --no-models " + ShellQuote(library_.string()) + " | tail -n 1"));
   EXPECT_EQ(none["unchanged"], 3) << none;
   EXPECT_EQ(AnalysisIds(1).at("model:tiny-genre-2-1"), before.at("model:tiny-genre-2-1"));
 }
@@ -220,6 +221,48 @@ TEST_F(ModelsCli, TagsWriteEmitsTiersAndRemovesStaleOnes) {
   EXPECT_NE(tags["timbre_provenance"].get<std::string>().find("model:tiny-genre-2-1 v1"),
             std::string::npos)
       << read.output;
+}
+
+TEST_F(ModelsCli, ExportedPyTorchModelRunsInTimbre) {
+  std::ofstream(tmp_ / "my_model.py") << R"py(
+import torch
+class Tagger(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 2)
+    def forward(self, x):
+        return self.linear(x.mean(dim=1))
+def build():
+    torch.manual_seed(1)
+    return Tagger()
+)py";
+  const fs::path out = tmp_ / "exported";
+  auto exported = RunCommand(
+      "/usr/bin/python3 " +
+      ShellQuote(testing::SourcePath("scripts/export-torchscript.py").string()) + " --module " +
+      ShellQuote((tmp_ / "my_model.py").string()) + " --factory build --out-dir " +
+      ShellQuote(out.string()) +
+      " --id my-tagger-1.0 --name my_tagger --version 1.0 --kind classifier --labels calm,energetic"
+      " --activation softmax --sample-rate 16000 --frame-size 512 --hop-size 256 --mel-bands 8"
+      " --high-hz 8000 --log log10_1p --patch-frames 32 --patch-hop 16 --license MIT"
+      " --source https://example.org 2>&1");
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  auto verify = Timbre("models verify --json --models " + ShellQuote(out.string()));
+  ASSERT_EQ(verify.exit_code, 0) << verify.output;
+  EXPECT_EQ(Json(verify)["models"][0]["state"], "verified");
+  auto scan =
+      Timbre("scan -q " + ShellQuote(library_.string()) + " --models " + ShellQuote(out.string()));
+  ASSERT_EQ(scan.exit_code, 0) << scan.output;
+  const auto show = Json(Timbre("show 1 --json"));
+  bool found = false;
+  for (const auto& a : show["analyses"]) {
+    if (a["analyzer"] != "model:my-tagger-1-0") continue;
+    found = true;
+    const double calm = a["values"]["my_tagger.calm"]["value"];
+    const double energetic = a["values"]["my_tagger.energetic"]["value"];
+    EXPECT_NEAR(calm + energetic, 1.0, 1e-5);
+  }
+  EXPECT_TRUE(found) << show.dump();
 }
 
 }  // namespace

@@ -25,7 +25,8 @@ std::string Head(const std::string& output, const std::string& tiers = "") {
   return "id = \"mood-1\"\nname = \"mood_aggressive\"\nversion = \"1\"\nframework = \"essentia\"\n"
          "kind = \"head\"\nfile = \"mood.pt\"\nsha256 = \"" +
          kSha +
-         "\"\nlicense = \"CC BY-NC-SA 4.0\"\nsource = \"x\"\n[input]\nembedder = \"tiny-embedder-1.0\"\n"
+         "\"\nlicense = \"CC BY-NC-SA 4.0\"\nsource = \"x\"\n[input]\nembedder = "
+         "\"tiny-embedder-1.0\"\n"
          "[output]\n" +
          output + "\n" + tiers;
 }
@@ -79,12 +80,13 @@ TEST(Manifest, MissingFieldIsNamed) {
   std::string text = Embedder();
   text = std::regex_replace(text, std::regex("sha256 = \"a+\"\n"), "");
   EXPECT_NE(ErrorOf(text).find("m.toml: sha256: missing"), std::string::npos) << ErrorOf(text);
-  EXPECT_NE(ErrorOf(Head("activation = \"none\"")).find("output.labels: missing"), std::string::npos);
+  EXPECT_NE(ErrorOf(Head("activation = \"none\"")).find("output.labels: missing"),
+            std::string::npos);
 }
 
 TEST(Manifest, WrongTypeIsNamed) {
-  std::string text = std::regex_replace(Embedder(), std::regex("sample_rate = 16000"),
-                                        "sample_rate = \"16000\"");
+  std::string text =
+      std::regex_replace(Embedder(), std::regex("sample_rate = 16000"), "sample_rate = \"16000\"");
   const std::string e = ErrorOf(text);
   EXPECT_NE(e.find("input.sample_rate: expected an integer, got a string"), std::string::npos) << e;
   text = std::regex_replace(Embedder(), std::regex("version = \"1.0\""), "version = 1.0");
@@ -92,8 +94,8 @@ TEST(Manifest, WrongTypeIsNamed) {
 }
 
 TEST(Manifest, UnknownFrontendAndValuesAreRefused) {
-  std::string text = std::regex_replace(Embedder(), std::regex("frontend = \"logmel\""),
-                                        "frontend = \"cqt\"");
+  std::string text =
+      std::regex_replace(Embedder(), std::regex("frontend = \"logmel\""), "frontend = \"cqt\"");
   EXPECT_NE(ErrorOf(text).find("input.frontend: unknown frontend \"cqt\""), std::string::npos);
   text = std::regex_replace(Embedder(), std::regex("log = \"log10_1p\""), "log = \"ln\"");
   EXPECT_NE(ErrorOf(text).find("input.log"), std::string::npos);
@@ -123,7 +125,8 @@ TEST(Manifest, UnknownFieldsAndBadSyntaxAreRefused) {
             std::string::npos);
   EXPECT_NE(ErrorOf("id = \"x\"\nname = [").find("m.toml:2:"), std::string::npos);
   EXPECT_NE(ErrorOf("").find("id: missing"), std::string::npos);
-  std::string text = std::regex_replace(Embedder(), std::regex("sha256 = \"a+\""), "sha256 = \"abc\"");
+  std::string text =
+      std::regex_replace(Embedder(), std::regex("sha256 = \"a+\""), "sha256 = \"abc\"");
   EXPECT_NE(ErrorOf(text).find("sha256: expected 64 hexadecimal digits"), std::string::npos);
   text = std::regex_replace(Embedder(), std::regex("file = \"tiny.pt\""), "file = \"../x.pt\"");
   EXPECT_NE(ErrorOf(text).find("file: must name a file"), std::string::npos);

@@ -19,9 +19,7 @@ fs::path CopyModels(const testing::TempDir& tmp) {
   return dir;
 }
 
-void Append(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::app) << text;
-}
+void Append(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::app) << text; }
 
 TEST(Registry, FindsEveryModelAndGroupsHeadsWithTheirEmbedder) {
   auto r = ModelRegistry::Discover(TestModels() / "models");
@@ -95,8 +93,10 @@ TEST(Registry, ImportChecksTheFileAndCopiesBoth) {
   EXPECT_TRUE(e->usable());
   EXPECT_TRUE(fs::exists(tmp / "lib" / "tiny-genre-2.1.pt"));
   // The same import again is fine; another file under the manifest is refused, nothing copied.
-  EXPECT_TRUE(ImportModel(src / "tiny-genre-2.1.pt", src / "tiny-genre-2.1.toml", tmp / "lib").ok());
-  auto wrong = ImportModel(src / "tiny-embedder-1.0.pt", src / "tiny-genre-2.1.toml", tmp / "other");
+  EXPECT_TRUE(
+      ImportModel(src / "tiny-genre-2.1.pt", src / "tiny-genre-2.1.toml", tmp / "lib").ok());
+  auto wrong =
+      ImportModel(src / "tiny-embedder-1.0.pt", src / "tiny-genre-2.1.toml", tmp / "other");
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().reason(), "checksum_mismatch");
   EXPECT_FALSE(fs::exists(tmp / "other" / "tiny-genre-2.1.pt"));

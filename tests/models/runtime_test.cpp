@@ -46,8 +46,8 @@ TEST(Runtime, OutputsMatchPythonOnTheSameInput) {
   ModelCache cache(torch, 64 << 20);
   const ModelRegistry registry = Registry();
   const auto refs = References();
-  for (const char* id : {"tiny-embedder-1.0", "tiny-aggressive-1.0", "tiny-relaxed-1.0",
-                         "tiny-genre-2.1"}) {
+  for (const char* id :
+       {"tiny-embedder-1.0", "tiny-aggressive-1.0", "tiny-relaxed-1.0", "tiny-genre-2.1"}) {
     SCOPED_TRACE(id);
     const ModelEntry* entry = registry.Find(id);
     ASSERT_NE(entry, nullptr);
@@ -212,7 +212,8 @@ TEST(Frontend, LogMelMatchesTheNumpyReference) {
     EXPECT_EQ(frames, refs[c.name]["frames"].get<size_t>());
     ASSERT_EQ(got.size(), want.size());
     double worst = 0.0;
-    for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(double(got[i]) - want[i]));
+    for (size_t i = 0; i < want.size(); ++i)
+      worst = std::max(worst, std::fabs(double(got[i]) - want[i]));
     EXPECT_LT(worst, c.tolerance);
   }
 }

@@ -20,8 +20,8 @@ struct Provenance {
   std::string params;  // canonical "name=value;..."
   std::string params_hash;
   std::string engine_version;
-  std::string window;    // which audio was read: "whole stream", "first 120 s"
-  double seconds = 0.0;  // time this analyzer took on this track (its own work)
+  std::string window;        // which audio was read: "whole stream", "first 120 s"
+  double seconds = 0.0;      // time this analyzer took on this track (its own work)
   std::string model_ids;     // "effnet-discogs-1,mood-aggressive-1"; empty for DSP analyzers
   std::string model_sha256;  // their sha256, in the same order
 };

@@ -34,8 +34,8 @@ struct TierRule {
 };
 
 struct TierRules {
-  bool multilabel = false;              // opposing score: 1 − p instead of the best other label
-  std::vector<std::string> labels;      // labels that may become tags; empty = all
+  bool multilabel = false;          // opposing score: 1 − p instead of the best other label
+  std::vector<std::string> labels;  // labels that may become tags; empty = all
   std::vector<std::pair<std::string, std::string>> contradicts;
   TierRule high{0.75, 0.50, 0.15};
   TierRule medium{0.60, 0.20, 0.25};

@@ -18,8 +18,8 @@ struct ModelEntry {
   std::filesystem::path model_path;  // empty when the manifest could not be read
   Manifest manifest;                 // valid only when `manifest_error` is ok
   Status manifest_error;             // bad_manifest, or the manifest could not be read
-  Status problem;  // ok, or why the model cannot run: missing_file, checksum_mismatch,
-                   // missing_embedder, duplicate_id
+  Status problem;         // ok, or why the model cannot run: missing_file, checksum_mismatch,
+                          // missing_embedder, duplicate_id
   bool verified = false;  // sha256 checked and equal
   int64_t file_size = 0;
 

@@ -38,8 +38,8 @@ class ModelAnalyzer : public Analyzer {
       head_ids += (head_ids.empty() ? "" : ", ") + h.entry.manifest.id;
     }
     info_.description =
-        fmt::format("{} {} ({}, {}){}", models::ModelKindName(m.kind), m.id, m.framework,
-                    m.license, head_ids.empty() ? "" : fmt::format(", heads: {}", head_ids));
+        fmt::format("{} {} ({}, {}){}", models::ModelKindName(m.kind), m.id, m.framework, m.license,
+                    head_ids.empty() ? "" : fmt::format(", heads: {}", head_ids));
     info_.outputs.push_back({"patches", "", "log-mel patches the model read", false});
     for (const auto& slot : Scorers()) {
       for (const auto& label : slot.manifest->labels) {
@@ -141,7 +141,8 @@ class ModelRun : public AnalyzerRun {
     }
     std::vector<models::ScoredHead> scored;
     for (size_t s = 0; s < scorers_.size(); ++s) {
-      scored.push_back({scorers_[s].manifest, models::ScoreLabels(*scorers_[s].manifest, accumulators_[s])});
+      scored.push_back(
+          {scorers_[s].manifest, models::ScoreLabels(*scorers_[s].manifest, accumulators_[s])});
       for (const auto& label : scored.back().labels) {
         out.numbers[scorers_[s].key + "." + label.label] = label.mean;
         out.numbers[scorers_[s].key + "." + label.label + ".spread"] = label.spread;
@@ -157,8 +158,8 @@ class ModelRun : public AnalyzerRun {
       out.texts[scorers_[s].key + ".tag_prefix"] = prefix;
       for (const auto& label : head.labels) {
         if (label.tier == models::Tier::kNone) continue;
-        out.tags.push_back({prefix + label.label, std::string(models::TierName(label.tier)),
-                            label.mean});
+        out.tags.push_back(
+            {prefix + label.label, std::string(models::TierName(label.tier)), label.mean});
       }
     }
     return out;
@@ -172,10 +173,10 @@ class ModelRun : public AnalyzerRun {
 
   bool Check(const Matrix& out, size_t want, const Manifest& m) {
     if (out.cols != want) {
-      Fail(InvalidArgument(fmt::format(
-                               "{} returns {} values per patch; its manifest says {} ({})", m.id,
-                               out.cols, want,
-                               m.kind == models::ModelKind::kEmbedder ? "output.dim" : "output.labels"))
+      Fail(InvalidArgument(
+               fmt::format("{} returns {} values per patch; its manifest says {} ({})", m.id,
+                           out.cols, want,
+                           m.kind == models::ModelKind::kEmbedder ? "output.dim" : "output.labels"))
                .WithReason("output_mismatch"));
       return false;
     }
@@ -249,9 +250,9 @@ class ModelRun : public AnalyzerRun {
   std::string error_;
 };
 
-Result<std::unique_ptr<AnalyzerRun>> ModelAnalyzer::Start(const Params& params,
-                                                          const audio::StreamInfo& stream,
-                                                          const audio::AudioBlock& view_info) const {
+Result<std::unique_ptr<AnalyzerRun>> ModelAnalyzer::Start(
+    const Params& params, const audio::StreamInfo& stream,
+    const audio::AudioBlock& view_info) const {
   (void)params;
   (void)stream;
   (void)view_info;
@@ -304,8 +305,8 @@ Result<std::unique_ptr<ModelSetup>> AddModelAnalyzers(const ModelSetupOptions& o
     return setup;
   }
   runtime.runtime->SetThreads(options.threads);
-  setup->cache = std::make_unique<models::ModelCache>(runtime.runtime,
-                                                      options.memory_budget_mb << 20);
+  setup->cache =
+      std::make_unique<models::ModelCache>(runtime.runtime, options.memory_budget_mb << 20);
   for (auto& analyzer : MakeModelAnalyzers(setup->registry, *setup->cache, options.run)) {
     const std::string name = analyzer->info().name;
     if (Status added = analyzers.Add(std::move(analyzer)); !added.ok()) {

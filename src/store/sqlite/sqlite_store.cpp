@@ -297,9 +297,11 @@ ORDER BY analyzer)sql");
     a.Bind(1, id);
     while (a.Step(&st)) {
       StoredAnalysis sa;
-      sa.provenance = {
-          a.Text(0), static_cast<int>(a.Int(1)), a.Text(2), a.Text(3), a.Text(4), a.Text(5),
-          a.Real(6), a.Text(9), a.Text(10)};
+      sa.provenance = {a.Text(0), static_cast<int>(a.Int(1)),
+                       a.Text(2), a.Text(3),
+                       a.Text(4), a.Text(5),
+                       a.Real(6), a.Text(9),
+                       a.Text(10)};
       auto notes = nlohmann::json::parse(a.Text(7), nullptr, false);
       if (notes.is_array()) {
         for (const auto& n : notes) {
@@ -434,8 +436,7 @@ FROM tracks)sql");
     std::lock_guard lock(mu_);
     return sqlite::CompleteJob(*db_, id, result_json);
   }
-  Result<bool> FailJobAttempt(int64_t id, const std::string& error,
-                              int64_t retry_at_ms) override {
+  Result<bool> FailJobAttempt(int64_t id, const std::string& error, int64_t retry_at_ms) override {
     std::lock_guard lock(mu_);
     return sqlite::FailJobAttempt(*db_, id, error, retry_at_ms);
   }
