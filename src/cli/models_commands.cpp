@@ -60,6 +60,11 @@ nlohmann::json EntryJson(const ModelEntry& e, const models::ModelRegistry& regis
     j["embedder"] = m.embedder;
     const ModelEntry* embedder = registry.Find(m.embedder);
     if (embedder != nullptr) j["tag_prefix"] = models::TagPrefix(m, &embedder->manifest);
+  } else if (m.kind == models::ModelKind::kTranscriber) {
+    j["input"] = {{"frontend", "waveform"},
+                  {"sample_rate", m.waveform.sample_rate},
+                  {"window", m.waveform.window}};
+    j["analysis"] = "notes";
   } else {
     const auto& f = m.frontend;
     j["input"] = {
@@ -81,6 +86,8 @@ nlohmann::json EntryJson(const ModelEntry& e, const models::ModelRegistry& regis
   }
   if (m.kind == models::ModelKind::kEmbedder) {
     j["output"] = {{"dim", m.dim}};
+  } else if (m.kind == models::ModelKind::kTranscriber) {
+    j["output"] = {{"names", m.output_names}, {"frames", m.output_frames}};
   } else {
     j["output"] = {{"labels", m.labels}, {"activation", models::ActivationName(m.activation)}};
     nlohmann::json rules;

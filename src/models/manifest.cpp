@@ -154,6 +154,15 @@ bool Hex64(std::string_view s) {
          });
 }
 
+Status ReadWaveform(Fields& in, Manifest& m) {
+  int64_t rate = 0, window = 0;
+  TIMBRE_RETURN_IF_ERROR(in.Integer("sample_rate", 8000, 96000, &rate, true));
+  TIMBRE_RETURN_IF_ERROR(in.Integer("window", 256, 1 << 22, &window, true));
+  m.waveform.sample_rate = static_cast<int>(rate);
+  m.waveform.window = static_cast<size_t>(window);
+  return in.NoOthers();
+}
+
 Status ReadInput(Fields& top, Manifest& m, const std::string& origin) {
   auto table = top.Table("input");
   if (!table.ok()) return table.status();
@@ -165,6 +174,13 @@ Status ReadInput(Fields& top, Manifest& m, const std::string& origin) {
   }
   std::string frontend;
   TIMBRE_RETURN_IF_ERROR(in.String("frontend", &frontend, true));
+  if (m.kind == ModelKind::kTranscriber) {
+    if (frontend != "waveform") {
+      return Bad(origin, "input.frontend",
+                 fmt::format("a transcriber reads \"waveform\", not \"{}\"", frontend));
+    }
+    return ReadWaveform(in, m);
+  }
   if (frontend != "logmel") {
     return Bad(origin, "input.frontend",
                fmt::format("unknown frontend \"{}\" (known: logmel)", frontend));
@@ -214,11 +230,30 @@ Status ReadInput(Fields& top, Manifest& m, const std::string& origin) {
   return in.NoOthers();
 }
 
+Status ReadTranscriberOutput(Fields& out, Manifest& m, const std::string& origin) {
+  TIMBRE_RETURN_IF_ERROR(out.Strings("names", &m.output_names));
+  if (m.output_names.empty()) return out.Missing("names");
+  std::set<std::string> unique;
+  for (const auto& n : m.output_names) {
+    if (!SnakeCase(n)) {
+      return Bad(origin, "output.names", fmt::format("\"{}\" is not snake_case", n));
+    }
+    if (!unique.insert(n).second) {
+      return Bad(origin, "output.names", fmt::format("\"{}\" appears twice", n));
+    }
+  }
+  int64_t frames = 0;
+  TIMBRE_RETURN_IF_ERROR(out.Integer("frames", 1, 1 << 20, &frames, true));
+  m.output_frames = static_cast<size_t>(frames);
+  return out.NoOthers();
+}
+
 Status ReadOutput(Fields& top, Manifest& m, const std::string& origin) {
   auto table = top.Table("output");
   if (!table.ok()) return table.status();
   if (*table == nullptr) return top.Missing("output");
   Fields out(**table, origin, "output.");
+  if (m.kind == ModelKind::kTranscriber) return ReadTranscriberOutput(out, m, origin);
   int64_t dim = 0;
   const bool embedder = m.kind == ModelKind::kEmbedder;
   TIMBRE_RETURN_IF_ERROR(out.Integer("dim", 1, 1 << 16, &dim, embedder));
@@ -277,8 +312,10 @@ Status ReadTiers(Fields& top, Manifest& m, const std::string& origin) {
   auto table = top.Table("tiers");
   if (!table.ok()) return table.status();
   if (*table == nullptr) return Status::Ok();
-  if (m.kind == ModelKind::kEmbedder) {
-    return Bad(origin, "tiers", "an embedder has no labels to tier");
+  if (m.kind == ModelKind::kEmbedder || m.kind == ModelKind::kTranscriber) {
+    return Bad(origin, "tiers", fmt::format("a{} {} has no labels to tier",
+                                            m.kind == ModelKind::kEmbedder ? "n" : "",
+                                            ModelKindName(m.kind)));
   }
   Fields t(**table, origin, "tiers.");
   std::string mode = "exclusive";
@@ -326,6 +363,8 @@ std::string_view ModelKindName(ModelKind kind) {
       return "head";
     case ModelKind::kClassifier:
       return "classifier";
+    case ModelKind::kTranscriber:
+      return "transcriber";
   }
   return "embedder";
 }
@@ -384,9 +423,12 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& origin)
     m.kind = ModelKind::kHead;
   } else if (kind == "classifier") {
     m.kind = ModelKind::kClassifier;
+  } else if (kind == "transcriber") {
+    m.kind = ModelKind::kTranscriber;
   } else {
     return Bad(origin, "kind",
-               fmt::format("unknown \"{}\" (known: embedder, head, classifier)", kind));
+               fmt::format("unknown \"{}\" (known: embedder, head, classifier, transcriber)",
+                           kind));
   }
   TIMBRE_RETURN_IF_ERROR(top.String("file", &m.file, true));
   if (m.file.empty() || std::filesystem::path(m.file).is_absolute() ||

@@ -177,7 +177,9 @@ const ModelEntry* ModelRegistry::Find(const std::string& id) const {
 std::vector<ModelRegistry::Group> ModelRegistry::Groups() const {
   std::vector<Group> groups;
   for (const auto& e : entries_) {
-    if (!e.usable() || !e.manifest.reads_audio()) continue;
+    if (!e.usable() || !e.manifest.reads_audio() || e.manifest.kind == ModelKind::kTranscriber) {
+      continue;
+    }
     Group g;
     g.model = &e;
     if (e.manifest.kind == ModelKind::kEmbedder) {
@@ -191,6 +193,14 @@ std::vector<ModelRegistry::Group> ModelRegistry::Groups() const {
     groups.push_back(std::move(g));
   }
   return groups;
+}
+
+std::vector<const ModelEntry*> ModelRegistry::Transcribers() const {
+  std::vector<const ModelEntry*> out;
+  for (const auto& e : entries_) {
+    if (e.usable() && e.manifest.kind == ModelKind::kTranscriber) out.push_back(&e);
+  }
+  return out;
 }
 
 namespace {

@@ -26,6 +26,15 @@ std::vector<std::unique_ptr<Analyzer>> MakeModelAnalyzers(const models::ModelReg
                                                           models::ModelCache& cache,
                                                           const ModelRunOptions& options);
 
+// The `notes` analyzer over a transcriber model shaped like Basic Pitch (docs/notes.md);
+// another shape is refused with reason unsupported_transcriber.
+Result<std::unique_ptr<Analyzer>> MakeNotesAnalyzer(const models::ModelEntry& model,
+                                                    models::ModelCache& cache,
+                                                    const ModelRunOptions& options);
+
+// Why `notes` is absent when no transcriber is installed, with the command that installs one.
+std::string NotesNotInstalled(const std::filesystem::path& models_dir);
+
 struct ModelSetupOptions {
   std::filesystem::path dir;  // the models folder
   size_t memory_budget_mb = 2048;
@@ -40,10 +49,11 @@ struct ModelSetup {
   std::unique_ptr<models::ModelCache> cache;
   std::vector<std::string> warnings;
   size_t analyzers = 0;  // added to the registry
+  std::string notes_missing;  // NotesNotInstalled(...) when no transcriber runs
 };
 
 // Reads and verifies the models folder and adds one analyzer per usable embedder (with its
-// heads) or classifier to `analyzers`. Models that cannot run become warnings; only a folder
+// heads) or classifier to `analyzers`, and `notes` over the first usable transcriber. Models that cannot run become warnings; only a folder
 // that cannot be read is an error.
 Result<std::unique_ptr<ModelSetup>> AddModelAnalyzers(const ModelSetupOptions& options,
                                                       Registry& analyzers);

@@ -15,7 +15,7 @@
 
 namespace timbre::models {
 
-enum class ModelKind { kEmbedder, kHead, kClassifier };
+enum class ModelKind { kEmbedder, kHead, kClassifier, kTranscriber };
 std::string_view ModelKindName(ModelKind kind);
 
 enum class Activation { kNone, kSoftmax, kSigmoid };
@@ -42,6 +42,13 @@ struct TierRules {
   TierRule low{0.50, 0.05, 0.35};
 };
 
+// What a transcriber reads: mono audio at `sample_rate` in windows of `window` samples.
+struct WaveformSpec {
+  int sample_rate = 0;
+  size_t window = 0;
+  bool operator==(const WaveformSpec&) const = default;
+};
+
 struct Manifest {
   std::string id;
   std::string name;
@@ -58,12 +65,17 @@ struct Manifest {
   std::string embedder;      // heads: the embedder they read
   dsp::LogMelSpec frontend;  // embedders and classifiers
   TensorLayout layout = TensorLayout::kPatchFramesBands;
+  WaveformSpec waveform;  // transcribers
+
 
   size_t dim = 0;                   // embedders
   std::vector<std::string> labels;  // heads and classifiers
   Activation activation = Activation::kNone;
   size_t tuple_index = 0;
   TierRules tiers;
+  // Transcribers return one [windows, frames, bins] tensor per name, in this order.
+  std::vector<std::string> output_names;
+  size_t output_frames = 0;
 
   bool reads_audio() const { return kind != ModelKind::kHead; }
   // The number of values per patch the model returns.

@@ -54,6 +54,8 @@ class ModelRegistry {
     std::vector<const ModelEntry*> heads;
   };
   std::vector<Group> Groups() const;
+  // Usable transcribers (note transcription models), in discovery order.
+  std::vector<const ModelEntry*> Transcribers() const;
 
  private:
   void CheckReferences();

@@ -22,6 +22,12 @@ struct Matrix {
   const float* row(size_t r) const { return values.data() + r * cols; }
 };
 
+// A row-major tensor of any rank.
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
 class LoadedModel {
  public:
   virtual ~LoadedModel() = default;
@@ -29,6 +35,9 @@ class LoadedModel {
   // of a tuple output) must be [shape[0], D]. Thread-safe: scan threads share one model.
   virtual bool Forward(const float* input, const std::vector<int64_t>& shape, size_t tuple_index,
                        Matrix* out, std::string* error) const = 0;
+  // Runs the model and returns every output: the elements of a tuple, or the one tensor.
+  virtual bool ForwardAll(const float* input, const std::vector<int64_t>& shape,
+                          std::vector<Tensor>* outputs, std::string* error) const = 0;
   // Bytes of parameters and buffers: what the model costs in the cache's budget.
   virtual size_t memory_bytes() const = 0;
 };
@@ -47,7 +56,7 @@ class Runtime {
 
 // What a runtime plugin exports, under this C name, to hand out its (process-lifetime)
 // runtime. `abi` is kRuntimeAbi of the caller; a plugin built against another returns null.
-inline constexpr int kRuntimeAbi = 1;
+inline constexpr int kRuntimeAbi = 2;
 using RuntimeFactory = Runtime* (*)(int abi);
 inline constexpr const char* kTorchFactorySymbol = "timbre_torch_runtime";
 

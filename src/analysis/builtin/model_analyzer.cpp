@@ -297,11 +297,14 @@ Result<std::unique_ptr<ModelSetup>> AddModelAnalyzers(const ModelSetupOptions& o
     }
   }
   const auto groups = setup->registry.Groups();
-  if (groups.empty()) return setup;
+  const auto transcribers = setup->registry.Transcribers();
+  if (transcribers.empty()) setup->notes_missing = NotesNotInstalled(options.dir);
+  if (groups.empty() && transcribers.empty()) return setup;
   const models::RuntimeLookup& runtime = models::TorchRuntime();
   if (runtime.runtime == nullptr) {
-    setup->warnings.push_back(
-        fmt::format("{} model(s) will not run: {}", groups.size(), runtime.reason));
+    setup->warnings.push_back(fmt::format("{} model(s) will not run: {}",
+                                          groups.size() + transcribers.size(), runtime.reason));
+    if (!transcribers.empty()) setup->notes_missing = "notes: " + runtime.reason;
     return setup;
   }
   runtime.runtime->SetThreads(options.threads);
@@ -315,7 +318,33 @@ Result<std::unique_ptr<ModelSetup>> AddModelAnalyzers(const ModelSetupOptions& o
     }
     ++setup->analyzers;
   }
+  for (size_t i = 0; i < transcribers.size(); ++i) {
+    const std::string& id = transcribers[i]->manifest.id;
+    if (i > 0) {
+      setup->warnings.push_back(fmt::format(
+          "{} will not run: notes already runs {}", id, transcribers[0]->manifest.id));
+      continue;
+    }
+    auto notes = MakeNotesAnalyzer(*transcribers[i], *setup->cache, options.run);
+    if (!notes.ok()) {
+      setup->warnings.push_back(notes.status().message());
+      setup->notes_missing = "notes: " + notes.status().message();
+      continue;
+    }
+    if (Status added = analyzers.Add(std::move(notes).value()); !added.ok()) {
+      setup->warnings.push_back(fmt::format("{} will not run: {}", id, added.message()));
+      continue;
+    }
+    ++setup->analyzers;
+  }
   return setup;
+}
+
+std::string NotesNotInstalled(const std::filesystem::path& models_dir) {
+  return fmt::format(
+      "notes: no transcription model is installed in {}; `scripts/setup-models.sh` installs "
+      "Basic Pitch there (fetched once from npm)",
+      models_dir.string());
 }
 
 }  // namespace timbre::analysis

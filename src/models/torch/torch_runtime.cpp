@@ -60,6 +60,38 @@ class TorchModel : public LoadedModel {
     }
   }
 
+  bool ForwardAll(const float* input, const std::vector<int64_t>& shape,
+                  std::vector<Tensor>* outputs, std::string* error) const override {
+    try {
+      c10::InferenceMode inference;
+      torch::Tensor x = torch::from_blob(const_cast<float*>(input), shape, torch::kFloat32);
+      c10::IValue result = const_cast<torch::jit::Module&>(module_).forward({x});
+      std::vector<c10::IValue> elements;
+      if (result.isTuple()) {
+        elements = result.toTupleRef().elements().vec();
+      } else {
+        elements.push_back(result);
+      }
+      outputs->clear();
+      for (const auto& e : elements) {
+        if (!e.isTensor()) {
+          *error = "the model returned " + e.tagKind() + ", not a tensor";
+          return false;
+        }
+        torch::Tensor y = e.toTensor().to(torch::kFloat32).contiguous();
+        Tensor t;
+        t.shape.assign(y.sizes().begin(), y.sizes().end());
+        t.values.assign(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+        outputs->push_back(std::move(t));
+      }
+      return true;
+    } catch (const std::exception& e) {
+      *error = e.what();
+      if (auto nl = error->find('\n'); nl != std::string::npos) error->resize(nl);
+      return false;
+    }
+  }
+
   size_t memory_bytes() const override { return bytes_; }
 
  private:
