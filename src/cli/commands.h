@@ -31,6 +31,7 @@ void AddExportCommand(CLI::App& app, GlobalOptions& global);
 void AddServeCommand(CLI::App& app, GlobalOptions& global);
 void AddJobsCommands(CLI::App& app, GlobalOptions& global);    // jobs list, show, cancel
 void AddModelsCommands(CLI::App& app, GlobalOptions& global);  // list, verify, show, import
+void AddNotesCommand(CLI::App& app, GlobalOptions& global);
 
 // JSON text that never throws on file names with invalid UTF-8.
 std::string Dump(const nlohmann::json& j, int indent = -1);

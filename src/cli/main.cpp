@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   AddServeCommand(app, global);
   AddJobsCommands(app, global);
   AddModelsCommands(app, global);
+  AddNotesCommand(app, global);
 
   try {
     app.parse(argc, argv);
