@@ -31,6 +31,18 @@ std::string Head(const std::string& output, const std::string& tiers = "") {
          output + "\n" + tiers;
 }
 
+std::string Transcriber(const std::string& input = "window = 43844\n",
+                        const std::string& output = "names = [\"note\", \"onset\", \"contour\"]\n"
+                                                    "frames = 172\n") {
+  return "id = \"basic-pitch\"\nname = \"basic_pitch\"\nversion = \"1.0.1\"\n"
+         "framework = \"tfjs\"\nkind = \"transcriber\"\nfile = \"basic-pitch.pt\"\n"
+         "sha256 = \"" +
+         kSha +
+         "\"\nlicense = \"Apache-2.0\"\nsource = \"npm\"\n"
+         "[input]\nfrontend = \"waveform\"\nsample_rate = 22050\n" +
+         input + "[output]\n" + output;
+}
+
 // The error message for `text`, which must fail as a bad manifest.
 std::string ErrorOf(const std::string& text) {
   auto m = ParseManifest(text, "m.toml");
@@ -139,6 +151,45 @@ TEST(Manifest, NamespacePartsAreAsciiSnakeCaseWithHyphensForDots) {
   EXPECT_EQ(NamespacePart("EffNet v2"), "effnet_v2");
   EXPECT_EQ(NamespacePart("discogs519"), "discogs519");
   EXPECT_EQ(NamespacePart("é"), "__");  // two bytes of UTF-8, neither ASCII
+}
+
+}  // namespace
+}  // namespace timbre::models
+
+namespace timbre::models {
+namespace {
+
+TEST(Manifest, ReadsATranscriber) {
+  auto m = ParseManifest(Transcriber(), "m.toml");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->kind, ModelKind::kTranscriber);
+  EXPECT_EQ(m->waveform.sample_rate, 22050);
+  EXPECT_EQ(m->waveform.window, 43844u);
+  EXPECT_EQ(m->output_names, (std::vector<std::string>{"note", "onset", "contour"}));
+  EXPECT_EQ(m->output_frames, 172u);
+}
+
+TEST(Manifest, TranscriberFieldsAreChecked) {
+  EXPECT_NE(ErrorOf(Transcriber("")).find("input.window: missing"), std::string::npos);
+  EXPECT_NE(ErrorOf(Transcriber("window = 10\n")).find("input.window: 10 is outside"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Transcriber("window = 43844\nmel_bands = 3\n"))
+                .find("input.mel_bands: unknown field"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Transcriber("window = 43844\n", "frames = 172\n")).find("output.names: missing"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Transcriber("window = 43844\n", "names = [\"a\", \"a\"]\nframes = 1\n"))
+                .find("appears twice"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Transcriber("window = 43844\n", "names = [\"note\"]\n"))
+                .find("output.frames: missing"),
+            std::string::npos);
+  const std::string logmel =
+      std::regex_replace(Transcriber(), std::regex("frontend = \"waveform\""), "frontend = \"logmel\"");
+  EXPECT_NE(ErrorOf(logmel).find("a transcriber reads \"waveform\""), std::string::npos);
+  EXPECT_NE(ErrorOf(Transcriber() + "[tiers]\nmode = \"exclusive\"\n")
+                .find("a transcriber has no labels to tier"),
+            std::string::npos);
 }
 
 }  // namespace
