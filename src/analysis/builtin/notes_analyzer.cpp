@@ -1,24 +1,22 @@
 // notes: polyphonic note transcription with a transcriber model (Basic Pitch). Mono audio at
-// 22,050 Hz is cut into the package's overlapping 2 s windows as it streams, windows run in
-// batches, the overlap is trimmed, and the whole track's posteriorgrams are decoded into note
-// events at the end (dsp/notes.h). Descriptors come from the notes: count, density, pitch
+// 22,050 Hz streams into a models::NoteTranscriber; the whole track's posteriorgrams are
+// decoded into note events at the end (dsp/notes.h). Descriptors come from the notes: count, density, pitch
 // range, a duration-weighted pitch-class histogram and the key it suggests.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "timbre/analysis/model_analyzers.h"
 #include "timbre/dsp/notes.h"
 #include "timbre/dsp/tonal.h"
+#include "timbre/models/transcriber.h"
 
 namespace timbre::analysis {
 namespace {
 
 using models::ModelEntry;
-
-constexpr size_t kTrim = dsp::kNoteOverlapFrames / 2;  // frames dropped at each window edge
-constexpr size_t kKeptFrames = dsp::kNoteWindowFrames - 2 * kTrim;
 
 class NotesAnalyzer : public Analyzer {
  public:
@@ -78,66 +76,44 @@ class NotesAnalyzer : public Analyzer {
 
 class NotesRun : public AnalyzerRun {
  public:
-  NotesRun(const NotesAnalyzer& owner, const Params& params)
-      : owner_(owner), pending_(dsp::kNoteLeadIn, 0.0f) {
+  NotesRun(const NotesAnalyzer& owner, const Params& params) {
     decode_.onset_threshold = params.at("onset_threshold");
     decode_.frame_threshold = params.at("frame_threshold");
     decode_.min_note_frames = static_cast<int>(params.at("min_note_frames"));
     max_samples_ = static_cast<size_t>(params.at("max_seconds") * dsp::kNoteSampleRate);
-    const auto& names = owner.model().manifest.output_names;
-    for (const char* want : {"note", "onset", "contour"}) {
-      const auto it = std::find(names.begin(), names.end(), want);
-      index_.push_back(static_cast<size_t>(it - names.begin()));
-    }
     auto model = owner.cache().Get(owner.model());
     if (!model.ok()) {
-      Fail(model.status());
+      error_ = model.status();
       return;
     }
-    model_ = std::move(model).value();
+    transcriber_.emplace(std::move(model).value(), owner.model().manifest, owner.batch());
   }
 
   bool Consume(const audio::AudioBlock& block) override {
-    if (failed_) return false;
-    const size_t take = std::min(block.frames, max_samples_ - samples_);
-    pending_.insert(pending_.end(), block.samples, block.samples + take);
-    samples_ += take;
-    while (!failed_ && pending_.size() - offset_ >= dsp::kNoteWindow) TakeWindow();
-    return !failed_ && samples_ < max_samples_;
+    if (!transcriber_) return false;
+    transcriber_->Add(block.samples, std::min(block.frames, max_samples_ - transcriber_->samples()));
+    return transcriber_->samples() < max_samples_;
   }
 
   Result<Output> Finish(const audio::DecodeReport& report) override {
     (void)report;
     Output out;
-    if (samples_ == 0 && !failed_) {
-      out.texts["events"] = dsp::EncodeNotes({});
-      out.numbers["note_count"] = 0;
-      out.numbers["seconds"] = 0;
-      out.notes.push_back("no notes: no audio");
+    Result<dsp::Posteriorgrams> grams = transcriber_ ? transcriber_->Finish() : error_;
+    if (!grams.ok()) {
+      // Recorded rather than failing the track, as for the other models.
+      out.notes.push_back(fmt::format("{}: {}", grams.status().reason(), grams.status().message()));
       return out;
     }
-    // The package frames the padded signal with zeros past its end, so every window that
-    // starts inside it runs.
-    while (!failed_ && offset_ < pending_.size()) TakeWindow();
-    if (!failed_ && batch_windows_ > 0) RunBatch();
-    if (failed_) {
-      out.notes.push_back(error_);
-      return out;
-    }
-    const size_t frames = std::min(grams_.frames, dsp::NoteFramesFor(samples_));
-    grams_.frames = frames;
-    grams_.note.resize(frames * dsp::kNoteBins);
-    grams_.onset.resize(frames * dsp::kNoteBins);
-    grams_.contour.resize(frames * dsp::kContourBins);
-    const std::vector<dsp::NoteEvent> notes = dsp::DecodeNotes(grams_, decode_);
-    const double seconds = static_cast<double>(samples_) / dsp::kNoteSampleRate;
+    const std::vector<dsp::NoteEvent> notes = dsp::DecodeNotes(*grams, decode_);
+    const double seconds = static_cast<double>(transcriber_->samples()) / dsp::kNoteSampleRate;
     const dsp::NoteSummary s = dsp::SummariseNotes(notes, seconds);
     out.texts["events"] = dsp::EncodeNotes(notes);
     out.numbers["note_count"] = static_cast<double>(s.count);
     out.numbers["note_density"] = s.density;
     out.numbers["seconds"] = seconds;
     if (notes.empty()) {
-      out.notes.push_back("no notes: nothing pitched was found");
+      out.notes.push_back(seconds > 0.0 ? "no notes: nothing pitched was found"
+                                        : "no notes: no audio");
       return out;
     }
     out.numbers["pitch_lowest"] = s.lowest;
@@ -155,88 +131,10 @@ class NotesRun : public AnalyzerRun {
   }
 
  private:
-  void Fail(const Status& s) {
-    failed_ = true;
-    error_ = fmt::format("{}: {}", s.reason(), s.message());
-  }
-
-  // Copies the window at offset_ (zero-padded past the end) into the batch.
-  void TakeWindow() {
-    const size_t have = std::min(dsp::kNoteWindow, pending_.size() - offset_);
-    batch_.insert(batch_.end(), pending_.begin() + static_cast<std::ptrdiff_t>(offset_),
-                  pending_.begin() + static_cast<std::ptrdiff_t>(offset_ + have));
-    batch_.resize(batch_.size() + (dsp::kNoteWindow - have), 0.0f);
-    ++batch_windows_;
-    offset_ += dsp::kNoteWindowHop;
-    if (offset_ >= pending_.size()) {
-      pending_.clear();
-      offset_ = 0;
-    } else if (offset_ > (1u << 20)) {  // compact now and then, not per window
-      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(offset_));
-      offset_ = 0;
-    }
-    if (batch_windows_ >= owner_.batch()) RunBatch();
-  }
-
-  void RunBatch() {
-    const auto& m = owner_.model().manifest;
-    const std::vector<int64_t> shape{static_cast<int64_t>(batch_windows_),
-                                     static_cast<int64_t>(dsp::kNoteWindow)};
-    std::vector<models::Tensor> outputs;
-    std::string error;
-    const size_t windows = batch_windows_;
-    batch_windows_ = 0;
-    if (!model_->ForwardAll(batch_.data(), shape, &outputs, &error)) {
-      Fail(InvalidArgument(fmt::format("{}: {}", m.id, error)).WithReason("model_failed"));
-      return;
-    }
-    batch_.clear();
-    const std::array<int64_t, 3> bins{dsp::kNoteBins, dsp::kNoteBins, dsp::kContourBins};
-    std::array<std::vector<float>*, 3> sinks{&grams_.note, &grams_.onset, &grams_.contour};
-    if (outputs.size() != m.output_names.size()) {
-      Fail(InvalidArgument(fmt::format("{} returned {} outputs; its manifest names {}", m.id,
-                                       outputs.size(), m.output_names.size()))
-               .WithReason("output_mismatch"));
-      return;
-    }
-    for (size_t k = 0; k < 3; ++k) {
-      const models::Tensor& t = outputs[index_[k]];
-      const std::vector<int64_t> want{static_cast<int64_t>(windows),
-                                      static_cast<int64_t>(dsp::kNoteWindowFrames), bins[k]};
-      if (t.shape != want) {
-        Fail(InvalidArgument(fmt::format("{} output {} has shape [{}], expected [{}]", m.id,
-                                         m.output_names[index_[k]], fmt::join(t.shape, ", "),
-                                         fmt::join(want, ", ")))
-                 .WithReason("output_mismatch"));
-        return;
-      }
-      if (!std::all_of(t.values.begin(), t.values.end(), [](float v) { return std::isfinite(v); })) {
-        Fail(Corrupt(fmt::format("{} returned a value that is not finite", m.id))
-                 .WithReason("model_output_not_finite"));
-        return;
-      }
-      const auto width = static_cast<size_t>(bins[k]);
-      for (size_t w = 0; w < windows; ++w) {
-        const float* first = t.values.data() + (w * dsp::kNoteWindowFrames + kTrim) * width;
-        sinks[k]->insert(sinks[k]->end(), first, first + kKeptFrames * width);
-      }
-    }
-    grams_.frames += windows * kKeptFrames;
-  }
-
-  const NotesAnalyzer& owner_;
   dsp::NoteDecodeOptions decode_;
   size_t max_samples_ = 0;
-  std::vector<size_t> index_;  // note, onset, contour → the model's output order
-  std::shared_ptr<const models::LoadedModel> model_;
-  std::vector<float> pending_;  // padded audio from the current window's start on
-  size_t offset_ = 0;           // where the next window starts in pending_
-  size_t samples_ = 0;          // audio samples taken, lead-in excluded
-  std::vector<float> batch_;
-  size_t batch_windows_ = 0;
-  dsp::Posteriorgrams grams_;
-  bool failed_ = false;
-  std::string error_;
+  std::optional<models::NoteTranscriber> transcriber_;
+  Status error_;
 };
 
 Result<std::unique_ptr<AnalyzerRun>> NotesAnalyzer::Start(const Params& params,
@@ -252,29 +150,7 @@ Result<std::unique_ptr<AnalyzerRun>> NotesAnalyzer::Start(const Params& params,
 Result<std::unique_ptr<Analyzer>> MakeNotesAnalyzer(const models::ModelEntry& model,
                                                     models::ModelCache& cache,
                                                     const ModelRunOptions& options) {
-  const auto& m = model.manifest;
-  std::vector<std::string> problems;
-  if (m.waveform.sample_rate != dsp::kNoteSampleRate) {
-    problems.push_back(fmt::format("input.sample_rate is {}, not {}", m.waveform.sample_rate,
-                                   dsp::kNoteSampleRate));
-  }
-  if (m.waveform.window != dsp::kNoteWindow) {
-    problems.push_back(fmt::format("input.window is {}, not {}", m.waveform.window, dsp::kNoteWindow));
-  }
-  if (m.output_frames != dsp::kNoteWindowFrames) {
-    problems.push_back(
-        fmt::format("output.frames is {}, not {}", m.output_frames, dsp::kNoteWindowFrames));
-  }
-  for (const char* want : {"note", "onset", "contour"}) {
-    if (std::find(m.output_names.begin(), m.output_names.end(), want) == m.output_names.end()) {
-      problems.push_back(fmt::format("output.names lacks \"{}\"", want));
-    }
-  }
-  if (!problems.empty()) {
-    return InvalidArgument(fmt::format("{} is not shaped like Basic Pitch: {}", m.id,
-                                       fmt::join(problems, "; ")))
-        .WithReason("unsupported_transcriber");
-  }
+  TIMBRE_RETURN_IF_ERROR(models::CheckBasicPitchShape(model.manifest));
   return std::unique_ptr<Analyzer>(std::make_unique<NotesAnalyzer>(model, cache, options));
 }
 
