@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" --target timbre
+# Basic Pitch for the notes analyzer (fetched once from npm); the scan runs without it.
+scripts/setup-models.sh || echo "demo: going on without Basic Pitch (no notes analyzer)" >&2
 
 if [ $# -eq 0 ]; then
   scripts/make-demo-library.sh build/demo-library

@@ -25,12 +25,18 @@ packages=(
   libgtest-dev ffmpeg sox sqlite3 time libcurl4-openssl-dev wrk
   # tag interop checks: mutagen reads what we write, beets imports a tagged folder
   python3-mutagen beets
+  # notes: mido reads the MIDI files `timbre notes --midi` writes
+  python3-mido
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Basic Pitch comes from npm and its original runs in node: Debian's nodejs and npm, unless
+# a Node.js with npm is installed already (NodeSource's package ships both).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -18,4 +18,6 @@ fi
 jobs=$(nproc)
 cmake -S . -B "$build" "${flags[@]}" >/dev/null
 cmake --build "$build" -j "$jobs"
+# Basic Pitch for the notes tests: fetched once from npm into the build folder and converted.
+scripts/setup-models.sh --models "$build/basic-pitch/models" --npm-cache "$build/basic-pitch/npm"
 ctest --test-dir "$build" -j "$jobs" --output-on-failure --timeout 600 "$@"

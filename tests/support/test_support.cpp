@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 namespace timbre::testing {
 
@@ -76,6 +77,63 @@ void MakeTestModels(const std::filesystem::path& dir) {
   const auto r = RunCommand("/usr/bin/python3 " +
                             ShellQuote(SourcePath("scripts/make-test-models.py").string()) + " " +
                             ShellQuote(dir.string()) + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+}
+
+namespace {
+
+std::filesystem::path Required(const std::filesystem::path& path, const char* what) {
+  EXPECT_TRUE(std::filesystem::exists(path))
+      << what << " is missing at " << path.string()
+      << "; scripts/test.sh installs it (scripts/setup-models.sh --models BUILD/basic-pitch/models --npm-cache BUILD/basic-pitch/npm)";
+  return path;
+}
+
+}  // namespace
+
+std::filesystem::path BasicPitchModels() {
+  return Required(std::filesystem::path(TIMBRE_BUILD_DIR) / "basic-pitch" / "models",
+                  "the converted Basic Pitch model");
+}
+
+std::filesystem::path BasicPitchPackage() {
+  return Required(std::filesystem::path(TIMBRE_BUILD_DIR) / "basic-pitch" / "npm" /
+                      "node_modules" / "@spotify" / "basic-pitch",
+                  "the @spotify/basic-pitch npm package");
+}
+
+std::vector<float> MakeChordAndScale() {
+  constexpr double kRate = 22050.0;
+  std::vector<float> out;
+  auto tone = [&](const std::vector<int>& pitches, double seconds) {
+    const size_t n = static_cast<size_t>(seconds * kRate);
+    for (size_t i = 0; i < n; ++i) {
+      const double t = static_cast<double>(i) / kRate;
+      const double envelope = std::min(1.0, t / 0.01) * std::exp(-1.5 * t);
+      double v = 0.0;
+      for (int p : pitches) {
+        const double f = 440.0 * std::pow(2.0, (p - 69) / 12.0);
+        for (int h = 1; h <= 4; ++h) v += std::sin(2.0 * M_PI * f * h * t) / (h * h);
+      }
+      out.push_back(static_cast<float>(0.25 * envelope * v / static_cast<double>(pitches.size())));
+    }
+  };
+  tone({60, 64, 67}, 2.5);
+  for (int p : {72, 74, 76, 77, 79, 81, 83, 84}) tone({p}, 0.5);
+  return out;
+}
+
+void WriteClip(const std::filesystem::path& f32, const std::filesystem::path& wav,
+               const std::vector<float>& samples) {
+  {
+    std::ofstream out(f32, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(samples.data()),
+              static_cast<std::streamsize>(samples.size() * sizeof(float)));
+    ASSERT_TRUE(out.good());
+  }
+  const auto r = RunCommand("ffmpeg -v error -y -f f32le -ar 22050 -ac 1 -i " +
+                            ShellQuote(f32.string()) + " -c:a pcm_f32le " +
+                            ShellQuote(wav.string()) + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 }
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace timbre::testing {
 
@@ -48,5 +49,19 @@ std::filesystem::path SourcePath(const std::string& relative);
 // Runs scripts/make-test-models.py into `dir` (tiny TorchScript models with manifests, parity
 // references, test WAVs); aborts the test on failure.
 void MakeTestModels(const std::filesystem::path& dir);
+
+// Basic Pitch as scripts/test.sh installs it into the build folder: the converted model's
+// folder and the npm package (for the original model in node). Each fails the calling test,
+// with the command that installs it, when missing.
+std::filesystem::path BasicPitchModels();
+std::filesystem::path BasicPitchPackage();
+
+// A musical test clip at 22,050 Hz mono: a C major chord (C4 E4 G4) for 2.5 s, then the
+// C major scale from C5 up to C6, 0.5 s a note; tones with harmonics and a decaying envelope.
+std::vector<float> MakeChordAndScale();
+
+// Writes raw little-endian float32 samples, and the same samples as a float WAV at 22,050 Hz.
+void WriteClip(const std::filesystem::path& f32, const std::filesystem::path& wav,
+               const std::vector<float>& samples);
 
 }  // namespace timbre::testing
