@@ -3,14 +3,20 @@
 #include <memory>
 
 #include "commands.h"
+#include "model_options.h"
+#include "timbre/analysis/model_analyzers.h"
 #include "timbre/analysis/registry.h"
 
 namespace timbre::cli {
 namespace {
 
-int RunAnalyzers(bool json) {
+int RunAnalyzers(bool json, const ModelArgs& model_args) {
   analysis::Registry registry;
   analysis::RegisterBuiltinAnalyzers(registry);
+  auto models = SetUpModels(model_args, registry, false);
+  if (!models.ok()) return FailWith(models.status());
+  // Why `notes` is absent, with the command that installs its model.
+  const std::string missing = *models ? (*models)->notes_missing : "";
   nlohmann::json all = nlohmann::json::array();
   for (const analysis::Analyzer* a : registry.All()) {
     const auto& info = a->info();
@@ -56,6 +62,13 @@ int RunAnalyzers(bool json) {
          {"params", params},
          {"outputs", outputs}});
   }
+  if (!missing.empty()) {
+    if (json) {
+      all.push_back({{"name", "notes"}, {"installed", false}, {"description", missing}});
+    } else {
+      std::printf("%s\n", missing.c_str());
+    }
+  }
   if (json) std::printf("%s\n", Dump(all, 2).c_str());
   return 0;
 }
@@ -64,10 +77,15 @@ int RunAnalyzers(bool json) {
 
 void AddAnalyzersCommand(CLI::App& app, GlobalOptions& global) {
   auto json = std::make_shared<bool>(false);
+  auto model_args = std::make_shared<ModelArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "analyzers", "List the built-in analyzers: version, audio they read, parameters, outputs.");
+      "analyzers",
+      "List the analyzers (built-in, and those of the models folder): version, audio they "
+      "read, parameters, outputs.");
   cmd->add_flag("--json", *json, "print JSON");
-  cmd->callback([json, &global] { global.exit_code = RunAnalyzers(*json); });
+  AddModelOptions(cmd, *model_args);
+  cmd->callback(
+      [json, model_args, &global] { global.exit_code = RunAnalyzers(*json, *model_args); });
 }
 
 }  // namespace timbre::cli

@@ -111,8 +111,12 @@ TEST_F(CliTest, AnalyzersDescribeThemselves) {
   const auto r = Timbre("analyzers --json");
   ASSERT_EQ(r.exit_code, 0);
   const auto all = nlohmann::json::parse(r.output);
-  ASSERT_EQ(all.size(), 6u);
-  for (const auto& a : all) {
+  // The six built-ins, then `notes`, absent without its model, saying how to install it.
+  ASSERT_EQ(all.size(), 7u);
+  EXPECT_EQ(all[6]["name"], "notes");
+  EXPECT_EQ(all[6]["installed"], false);
+  for (size_t i = 0; i < 6; ++i) {
+    const auto& a = all[i];
     EXPECT_FALSE(a["outputs"].empty());
     EXPECT_GE(a["version"].get<int>(), 1);
   }

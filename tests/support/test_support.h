@@ -57,7 +57,7 @@ std::filesystem::path BasicPitchModels();
 std::filesystem::path BasicPitchPackage();
 
 // A musical test clip at 22,050 Hz mono: a C major chord (C4 E4 G4) for 2.5 s, then the
-// C major scale from C5 up to C6, 0.5 s a note; tones with harmonics and a decaying envelope.
+// C major scale from C5 up to C6, 0.5 s a note; sine tones with a decaying envelope.
 std::vector<float> MakeChordAndScale();
 
 // Writes raw little-endian float32 samples, and the same samples as a float WAV at 22,050 Hz.
