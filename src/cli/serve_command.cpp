@@ -92,6 +92,8 @@ int RunServe(const ServeArgs& args, const GlobalOptions& global) {
   options.api_keys_file = args.api_keys;
   options.rate_per_second = args.rate;
   options.rate_burst = args.burst;
+  options.analyzers = &registry;
+  options.models = models->get();
 
   auto requeued = runner.Start();
   if (!requeued.ok()) return FailWith(requeued.status());

@@ -11,16 +11,54 @@
 namespace timbre::server {
 namespace {
 
-Json Analyzers() {
-  analysis::Registry registry;
-  analysis::RegisterBuiltinAnalyzers(registry);
+Json Analyzers(const ApiContext& c) {
+  analysis::Registry builtins;
+  const analysis::Registry* registry = c.options.analyzers;
+  if (registry == nullptr) {
+    analysis::RegisterBuiltinAnalyzers(builtins);
+    registry = &builtins;
+  }
   Json out = Json::array();
-  for (const auto* a : registry.All()) {
+  for (const auto* a : registry->All()) {
+    Json models = Json::array();
+    for (const auto& [id, sha] : a->info().models) models.push_back({{"id", id}, {"sha256", sha}});
     out.push_back({{"name", a->info().name},
                    {"version", a->info().version},
-                   {"description", a->info().description}});
+                   {"description", a->info().description},
+                   {"models", models}});
   }
   return out;
+}
+
+// The models folder's entries with their state, as `timbre models list --json` names them.
+Json Models(const ApiContext& c) {
+  Json out = Json::array();
+  if (c.options.models == nullptr) return out;
+  for (const auto& e : c.options.models->registry.entries()) {
+    if (!e.manifest_error.ok()) {
+      out.push_back({{"manifest", e.manifest_path.filename().string()},
+                     {"state", "bad_manifest"},
+                     {"problem", e.manifest_error.message()}});
+      continue;
+    }
+    const auto& m = e.manifest;
+    Json j{{"id", m.id},
+           {"name", m.name},
+           {"version", m.version},
+           {"kind", models::ModelKindName(m.kind)},
+           {"framework", m.framework},
+           {"license", m.license},
+           {"sha256", m.sha256},
+           {"state", e.usable() ? "ok" : e.problem.reason()}};
+    if (!e.usable()) j["problem"] = e.problem.message();
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+size_t ResidentModels(const ApiContext& c) {
+  const auto* m = c.options.models;
+  return m != nullptr && m->cache != nullptr ? m->cache->stats().resident_models : 0;
 }
 
 }  // namespace
@@ -30,7 +68,8 @@ HttpResponse Health(ApiContext& c, const HttpRequest& r, const Params&) {
          {"version", kEngineVersion},
          {"active_jobs", c.runner.active()},
          {"max_concurrent_jobs", c.runner.workers()},
-         {"model_cached", false},  // no model runtime yet: nothing to keep loaded
+         {"model_cached", ResidentModels(c) > 0},
+         {"models_loaded", ResidentModels(c)},
          {"uptime_s",
           std::chrono::duration<double>(std::chrono::steady_clock::now() - c.started).count()}};
   if (!QueryFlag(r, "deep")) return JsonResponse(200, j);
@@ -58,7 +97,24 @@ HttpResponse Health(ApiContext& c, const HttpRequest& r, const Params&) {
     healthy = false;
     checks["index"] = {{"ok", false}, {"error", index.status().message()}};
   }
-  checks["models"] = {{"ok", true}, {"loaded", 0}, {"note", "no model registry configured"}};
+  // Models: every manifest in the folder is usable (a broken one is reported, not fatal to
+  // the others, but the service is degraded).
+  Json problems = Json::array();
+  size_t usable = 0;
+  for (const auto& m : Models(c)) {
+    if (m["state"] == "ok") {
+      ++usable;
+    } else {
+      problems.push_back(m);
+    }
+  }
+  Json models{{"ok", problems.empty()}, {"usable", usable}, {"loaded", ResidentModels(c)}};
+  if (!problems.empty()) models["problems"] = problems;
+  if (c.options.models != nullptr && !c.options.models->notes_missing.empty()) {
+    models["notes"] = c.options.models->notes_missing;
+  }
+  if (!problems.empty()) healthy = false;
+  checks["models"] = models;
   j["checks"] = checks;
   if (!healthy) j["status"] = "degraded";
   return JsonResponse(healthy ? 200 : 503, j);
@@ -75,8 +131,8 @@ HttpResponse Manifest(ApiContext& c, const HttpRequest&, const Params&) {
              "writing for a music library"},
             {"model", nullptr},
             {"requirements", {{"gpu", false}, {"network", false}}},
-            {"analyzers", Analyzers()},
-            {"models", Json::array()},
+            {"analyzers", Analyzers(c)},
+            {"models", Models(c)},
             {"job_kinds", c.runner.kinds()}});
 }
 
@@ -87,7 +143,7 @@ HttpResponse Capabilities(ApiContext& c, const HttpRequest&, const Params&) {
             {"job_kinds", c.runner.kinds()},
             {"priorities", {{"now_playing", 0}, {"normal", 10}, {"background", 20}}},
             {"spaces", {index::kTimbreV1Space}},
-            {"analyzers", Analyzers()},
+            {"analyzers", Analyzers(c)},
             {"features", {"similar", "mix", "path", "track_filters", "write_tags", "metrics"}},
             {"limits",
              {{"max_body_bytes", c.options.http.max_body_bytes},

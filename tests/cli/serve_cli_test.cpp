@@ -367,3 +367,51 @@ TEST_F(ServeTest, SurvivesSigkillInTheMiddleOfAJob) {
 
 }  // namespace
 }  // namespace timbre
+
+namespace timbre {
+namespace {
+
+TEST_F(ServeTest, ManifestAndHealthNameTheModels) {
+  TempDir own;
+  fs::copy_file(Db(), own / "t.db");  // the scan job below must not change the shared store
+  Server s(own / "t.db",
+           {"--library", Lib(), "--models", testing::BasicPitchModels().string()});
+  const auto manifest = Http("GET", s.Url("/manifest")).json();
+  ASSERT_EQ(manifest["models"].size(), 1u) << manifest.dump();
+  EXPECT_EQ(manifest["models"][0]["id"], "basic-pitch");
+  EXPECT_EQ(manifest["models"][0]["kind"], "transcriber");
+  EXPECT_EQ(manifest["models"][0]["state"], "ok");
+  bool notes = false;
+  for (const auto& a : manifest["analyzers"]) {
+    if (a["name"] != "notes") continue;
+    notes = true;
+    EXPECT_EQ(a["models"][0]["id"], "basic-pitch");
+  }
+  EXPECT_TRUE(notes) << manifest["analyzers"].dump();
+  auto deep = Http("GET", s.Url("/health?deep=1")).json();
+  EXPECT_EQ(deep["checks"]["models"]["ok"], true);
+  EXPECT_EQ(deep["checks"]["models"]["usable"], 1);
+  EXPECT_EQ(deep["model_cached"], false);  // models load on first use
+
+  const auto created = Http("POST", s.Url("/v1/jobs"),
+                            R"({"kind":"scan","paths":[")" + Lib() + "/t0.flac\"]}");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(WaitJob(s, created.json()["id"])["state"], "completed");
+  auto after = Http("GET", s.Url("/health")).json();
+  EXPECT_EQ(after["model_cached"], true);
+  EXPECT_EQ(after["models_loaded"], 1);
+}
+
+TEST_F(ServeTest, HealthIsDegradedByABrokenModel) {
+  TempDir models;
+  std::ofstream(models / "bad.toml") << "id = \"bad\"\n";
+  Server s(Db(), {"--models", models.path().string()});
+  auto deep = Http("GET", s.Url("/health?deep=1"));
+  EXPECT_EQ(deep.status, 503);
+  EXPECT_EQ(deep.json()["checks"]["models"]["ok"], false);
+  EXPECT_EQ(deep.json()["checks"]["models"]["problems"][0]["state"], "bad_manifest");
+  EXPECT_EQ(Http("GET", s.Url("/health")).status, 200);  // the shallow check stays up
+}
+
+}  // namespace
+}  // namespace timbre

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "timbre/analysis/model_analyzers.h"
 #include "timbre/core/status.h"
 #include "timbre/jobs/job_runner.h"
 #include "timbre/server/http.h"
@@ -24,6 +25,10 @@ struct ServerOptions {
   double rate_per_second = 1000;  // per client; 0 turns rate limiting off
   double rate_burst = 2000;
   size_t max_queued_jobs = 10000;  // POST /v1/jobs answers 429 beyond this many unfinished
+  // What the scan and analyze jobs run, for /manifest, /health and /v1/capabilities; owned
+  // by the caller and alive as long as the server. Without them the built-ins are listed.
+  const analysis::Registry* analyzers = nullptr;
+  const analysis::ModelSetup* models = nullptr;
 };
 
 class ApiServer {
