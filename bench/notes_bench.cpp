@@ -7,8 +7,8 @@
 // CLIP.f32 is raw float32 mono audio at 22,050 Hz. Writes OUTPREFIX.{note,onset,contour}.f32
 // and OUTPREFIX.json {frames, seconds_model, seconds_decode, notes: [...]}.
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -91,11 +91,11 @@ int main(int argc, char** argv) {
       !WriteFloats(prefix + ".contour.f32", grams->contour)) {
     return Fail("cannot write " + prefix + ".*.f32");
   }
-  std::ofstream(prefix + ".json") << nlohmann::json{{"frames", grams->frames},
-                                                    {"seconds_model", model_seconds},
-                                                    {"seconds_decode", decode_seconds},
-                                                    {"notes", list}}
-                                         .dump();
+  std::ofstream(prefix + ".json") << nlohmann::json{
+      {"frames", grams->frames},
+      {"seconds_model", model_seconds},
+      {"seconds_decode", decode_seconds},
+      {"notes", list}}.dump();
   std::printf("%zu samples, %zu frames, %zu notes, model %.3f s, decode %.3f s\n", samples.size(),
               grams->frames, notes.size(), model_seconds, decode_seconds);
   return 0;

@@ -61,13 +61,14 @@ nlohmann::json NotesJson(const store::TrackDetails& d, const store::StoredAnalys
                     {"pitch_bends", n.event->pitch_bends}});
   }
   const auto& p = a.provenance;
-  return {{"track_id", d.track.key.id},
-          {"path", d.track.key.path},
-          {"analyzer", {{"name", p.analyzer}, {"version", p.analyzer_version}, {"params", p.params}}},
-          {"model_ids", p.model_ids},
-          {"model_sha256", p.model_sha256},
-          {"bend_unit", "1/3 semitone"},
-          {"notes", list}};
+  return {
+      {"track_id", d.track.key.id},
+      {"path", d.track.key.path},
+      {"analyzer", {{"name", p.analyzer}, {"version", p.analyzer_version}, {"params", p.params}}},
+      {"model_ids", p.model_ids},
+      {"model_sha256", p.model_sha256},
+      {"bend_unit", "1/3 semitone"},
+      {"notes", list}};
 }
 
 int RunNotes(const NotesArgs& args, const GlobalOptions& global) {
@@ -88,10 +89,10 @@ int RunNotes(const NotesArgs& args, const GlobalOptions& global) {
     if (t.analyzer == "notes" && t.name == "events") events = &t;
   }
   if (analysis == nullptr || events == nullptr) {
-    std::string why = analysis != nullptr && !analysis->notes.empty()
-                          ? "its notes analysis failed: " + analysis->notes.front()
-                          : analysis::NotesNotInstalled(models::DefaultModelsDir()) +
-                                "; scan again once it is";
+    std::string why =
+        analysis != nullptr && !analysis->notes.empty()
+            ? "its notes analysis failed: " + analysis->notes.front()
+            : analysis::NotesNotInstalled(models::DefaultModelsDir()) + "; scan again once it is";
     return Fail(fmt::format("track {} has no note events: {}", *id, why));
   }
   auto decoded = dsp::DecodeNoteText(events->value);

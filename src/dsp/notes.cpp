@@ -16,7 +16,9 @@ constexpr int kMaxNoteBin = kNoteBins - 1;
 constexpr int kBendTolerance = 25;  // contour bins either side of a note's own bin
 
 // JavaScript's Math.max of two numbers: NaN wins.
-double JsMax(double a, double b) { return (std::isnan(a) || std::isnan(b)) ? kNaN : std::max(a, b); }
+double JsMax(double a, double b) {
+  return (std::isnan(a) || std::isnan(b)) ? kNaN : std::max(a, b);
+}
 
 // Row-major [frames x 88] in doubles: the package decodes JavaScript numbers, so every sum
 // and ratio is formed in double precision from the float32 posteriors.
@@ -113,7 +115,9 @@ void MelodiaNotes(const Grid& frames, Grid& energy, size_t n, const NoteDecodeOp
     if (here != top.value) continue;
     const int mid = top.row, bin = top.col;
     here = 0.0;
-    auto below = [&](int r) { return energy[static_cast<size_t>(r) * kNoteBins + bin] < threshold; };
+    auto below = [&](int r) {
+      return energy[static_cast<size_t>(r) * kNoteBins + bin] < threshold;
+    };
     int i = mid + 1, k = 0;
     while (i < frames_n - 1 && k < o.energy_tolerance) {
       k = below(i) ? k + 1 : 0;
@@ -130,7 +134,8 @@ void MelodiaNotes(const Grid& frames, Grid& energy, size_t n, const NoteDecodeOp
     }
     const int start = i + 1 + k;
     if (end - start <= o.min_note_frames) continue;
-    notes->push_back({start, end - start, bin + kLowestMidi, MeanOver(frames, start, end, bin), {}});
+    notes->push_back(
+        {start, end - start, bin + kLowestMidi, MeanOver(frames, start, end, bin), {}});
   }
 }
 
@@ -148,8 +153,8 @@ void AddPitchBends(const std::vector<float>& contour, size_t n, NoteEvent* note)
     return g;
   }();
   const double hz = 440.0 * std::pow(2.0, (note->pitch - 69.0) / 12.0);
-  const int bin = static_cast<int>(
-      std::floor(JsRound(12.0 * kContourBinsPerSemitone * std::log2(hz / 27.5))));
+  const int bin =
+      static_cast<int>(std::floor(JsRound(12.0 * kContourBinsPerSemitone * std::log2(hz / 27.5))));
   const int from = std::max(bin - kBendTolerance, 0);
   const int to = std::min(kContourBins, bin + kBendTolerance + 1);
   const int g0 = std::max(0, kBendTolerance - bin);
@@ -174,8 +179,9 @@ void AddPitchBends(const std::vector<float>& contour, size_t n, NoteEvent* note)
 }  // namespace
 
 size_t NoteFramesFor(size_t samples) {
-  return static_cast<size_t>(std::floor(static_cast<double>(samples) *
-                                        (static_cast<double>(kNoteFramesPerSecond) / kNoteSampleRate)));
+  return static_cast<size_t>(
+      std::floor(static_cast<double>(samples) *
+                 (static_cast<double>(kNoteFramesPerSecond) / kNoteSampleRate)));
 }
 
 std::vector<NoteEvent> DecodeNotes(const Posteriorgrams& p, const NoteDecodeOptions& o) {

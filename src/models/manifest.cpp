@@ -313,9 +313,9 @@ Status ReadTiers(Fields& top, Manifest& m, const std::string& origin) {
   if (!table.ok()) return table.status();
   if (*table == nullptr) return Status::Ok();
   if (m.kind == ModelKind::kEmbedder || m.kind == ModelKind::kTranscriber) {
-    return Bad(origin, "tiers", fmt::format("a{} {} has no labels to tier",
-                                            m.kind == ModelKind::kEmbedder ? "n" : "",
-                                            ModelKindName(m.kind)));
+    return Bad(origin, "tiers",
+               fmt::format("a{} {} has no labels to tier",
+                           m.kind == ModelKind::kEmbedder ? "n" : "", ModelKindName(m.kind)));
   }
   Fields t(**table, origin, "tiers.");
   std::string mode = "exclusive";
@@ -426,9 +426,9 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& origin)
   } else if (kind == "transcriber") {
     m.kind = ModelKind::kTranscriber;
   } else {
-    return Bad(origin, "kind",
-               fmt::format("unknown \"{}\" (known: embedder, head, classifier, transcriber)",
-                           kind));
+    return Bad(
+        origin, "kind",
+        fmt::format("unknown \"{}\" (known: embedder, head, classifier, transcriber)", kind));
   }
   TIMBRE_RETURN_IF_ERROR(top.String("file", &m.file, true));
   if (m.file.empty() || std::filesystem::path(m.file).is_absolute() ||

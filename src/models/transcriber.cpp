@@ -38,21 +38,21 @@ Status CheckBasicPitchShape(const Manifest& m) {
     }
   }
   if (problems.empty()) return Status::Ok();
-  return InvalidArgument(fmt::format("{} is not shaped like Basic Pitch: {}", m.id,
-                                     fmt::join(problems, "; ")))
+  return InvalidArgument(
+             fmt::format("{} is not shaped like Basic Pitch: {}", m.id, fmt::join(problems, "; ")))
       .WithReason("unsupported_transcriber");
 }
 
-NoteTranscriber::NoteTranscriber(std::shared_ptr<const LoadedModel> model,
-                                 const Manifest& manifest, size_t batch)
+NoteTranscriber::NoteTranscriber(std::shared_ptr<const LoadedModel> model, const Manifest& manifest,
+                                 size_t batch)
     : model_(std::move(model)),
       model_id_(manifest.id),
       names_(manifest.output_names),
       batch_size_(std::max<size_t>(1, batch)),
       pending_(dsp::kNoteLeadIn, 0.0f) {
   for (const char* want : kOutputs) {
-    index_.push_back(static_cast<size_t>(std::find(names_.begin(), names_.end(), want) -
-                                         names_.begin()));
+    index_.push_back(
+        static_cast<size_t>(std::find(names_.begin(), names_.end(), want) - names_.begin()));
   }
 }
 
@@ -110,8 +110,8 @@ void NoteTranscriber::RunBatch() {
     return;
   }
   if (outputs.size() != names_.size()) {
-    error_ = InvalidArgument(fmt::format("{} returned {} outputs; its manifest names {}",
-                                         model_id_, outputs.size(), names_.size()))
+    error_ = InvalidArgument(fmt::format("{} returned {} outputs; its manifest names {}", model_id_,
+                                         outputs.size(), names_.size()))
                  .WithReason("output_mismatch");
     return;
   }
@@ -121,10 +121,10 @@ void NoteTranscriber::RunBatch() {
     const std::vector<int64_t> want{static_cast<int64_t>(windows),
                                     static_cast<int64_t>(dsp::kNoteWindowFrames), kBins[k]};
     if (t.shape != want) {
-      error_ = InvalidArgument(fmt::format("{} output {} has shape [{}], expected [{}]",
-                                           model_id_, kOutputs[k], fmt::join(t.shape, ", "),
-                                           fmt::join(want, ", ")))
-                   .WithReason("output_mismatch");
+      error_ =
+          InvalidArgument(fmt::format("{} output {} has shape [{}], expected [{}]", model_id_,
+                                      kOutputs[k], fmt::join(t.shape, ", "), fmt::join(want, ", ")))
+              .WithReason("output_mismatch");
       return;
     }
     if (!std::all_of(t.values.begin(), t.values.end(), [](float v) { return std::isfinite(v); })) {

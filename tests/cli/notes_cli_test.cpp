@@ -144,8 +144,8 @@ TEST_F(NotesCli, SilenceShortClipsAndNoiseGiveDefinedOutputs) {
   RunCommand("ffmpeg -v error -f lavfi -i anoisesrc=d=2:a=0.3:seed=5 -ac 1 " +
              ShellQuote((library_ / "noise.flac").string()));
   testing::MakeTone(library_ / "short.flac", 0.3, 440.0, -6.0, 2, 48000, "-c:a flac");
-  auto scan = Timbre("scan --json " + Models() + " " + ShellQuote(library_.string()) +
-                     " | tail -n 1");
+  auto scan =
+      Timbre("scan --json " + Models() + " " + ShellQuote(library_.string()) + " | tail -n 1");
   ASSERT_EQ(scan.exit_code, 0) << scan.output;
   auto tracks = Json(Timbre("export --format json"));
   ASSERT_TRUE(tracks.is_array()) << tracks;
@@ -176,8 +176,8 @@ TEST_F(NotesCli, ABrokenModelFileLeavesTheRestOfTheScan) {
   std::string manifest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // Garbage with a matching checksum: it passes verification and fails to load.
   std::ofstream(models / "basic-pitch.pt") << "not a TorchScript archive";
-  const auto sum = RunCommand("sha256sum " + ShellQuote((models / "basic-pitch.pt").string()) +
-                              " | cut -c1-64");
+  const auto sum =
+      RunCommand("sha256sum " + ShellQuote((models / "basic-pitch.pt").string()) + " | cut -c1-64");
   const size_t at = manifest.find("sha256 = \"") + 10;
   manifest.replace(at, 64, sum.output.substr(0, 64));
   std::ofstream(models / "basic-pitch.toml") << manifest;

@@ -374,8 +374,7 @@ namespace {
 TEST_F(ServeTest, ManifestAndHealthNameTheModels) {
   TempDir own;
   fs::copy_file(Db(), own / "t.db");  // the scan job below must not change the shared store
-  Server s(own / "t.db",
-           {"--library", Lib(), "--models", testing::BasicPitchModels().string()});
+  Server s(own / "t.db", {"--library", Lib(), "--models", testing::BasicPitchModels().string()});
   const auto manifest = Http("GET", s.Url("/manifest")).json();
   ASSERT_EQ(manifest["models"].size(), 1u) << manifest.dump();
   EXPECT_EQ(manifest["models"][0]["id"], "basic-pitch");
@@ -393,8 +392,8 @@ TEST_F(ServeTest, ManifestAndHealthNameTheModels) {
   EXPECT_EQ(deep["checks"]["models"]["usable"], 1);
   EXPECT_EQ(deep["model_cached"], false);  // models load on first use
 
-  const auto created = Http("POST", s.Url("/v1/jobs"),
-                            R"({"kind":"scan","paths":[")" + Lib() + "/t0.flac\"]}");
+  const auto created =
+      Http("POST", s.Url("/v1/jobs"), R"({"kind":"scan","paths":[")" + Lib() + "/t0.flac\"]}");
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(WaitJob(s, created.json()["id"])["state"], "completed");
   auto after = Http("GET", s.Url("/health")).json();

@@ -125,9 +125,8 @@ TEST(NoteSummaryTest, PitchClassesAreWeightedByDuration) {
 }
 
 TEST(NoteTextTest, RoundTripsEventsAndRefusesDamage) {
-  std::vector<NoteEvent> notes{{100, 20, 60, 0.8123, {0, 1, -1, 25, -25}},
-                               {40, 7, 108, 0.25, {}},
-                               {4000, 9, 21, 1.0, {3}}};
+  std::vector<NoteEvent> notes{
+      {100, 20, 60, 0.8123, {0, 1, -1, 25, -25}}, {40, 7, 108, 0.25, {}}, {4000, 9, 21, 1.0, {3}}};
   const std::string text = EncodeNotes(notes);
   auto back = DecodeNoteText(text);
   ASSERT_TRUE(back.ok()) << back.status().message();

@@ -98,8 +98,7 @@ void ExpectSameNotes(const std::vector<dsp::NoteEvent>& ours, const nlohmann::js
   }
 }
 
-void CheckParity(const std::vector<float>& samples, size_t batch, size_t block,
-                 size_t min_notes) {
+void CheckParity(const std::vector<float>& samples, size_t batch, size_t block, size_t min_notes) {
   testing::TempDir dir;
   const NodeRun node = RunNode(samples, dir.path());
   EXPECT_GE(node.notes.size(), min_notes);

@@ -32,8 +32,9 @@ std::string Head(const std::string& output, const std::string& tiers = "") {
 }
 
 std::string Transcriber(const std::string& input = "window = 43844\n",
-                        const std::string& output = "names = [\"note\", \"onset\", \"contour\"]\n"
-                                                    "frames = 172\n") {
+                        const std::string& output =
+                            "names = [\"note\", \"onset\", \"contour\"]\n"
+                            "frames = 172\n") {
   return "id = \"basic-pitch\"\nname = \"basic_pitch\"\nversion = \"1.0.1\"\n"
          "framework = \"tfjs\"\nkind = \"transcriber\"\nfile = \"basic-pitch.pt\"\n"
          "sha256 = \"" +
@@ -176,16 +177,17 @@ TEST(Manifest, TranscriberFieldsAreChecked) {
   EXPECT_NE(ErrorOf(Transcriber("window = 43844\nmel_bands = 3\n"))
                 .find("input.mel_bands: unknown field"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(Transcriber("window = 43844\n", "frames = 172\n")).find("output.names: missing"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(Transcriber("window = 43844\n", "frames = 172\n")).find("output.names: missing"),
+      std::string::npos);
   EXPECT_NE(ErrorOf(Transcriber("window = 43844\n", "names = [\"a\", \"a\"]\nframes = 1\n"))
                 .find("appears twice"),
             std::string::npos);
   EXPECT_NE(ErrorOf(Transcriber("window = 43844\n", "names = [\"note\"]\n"))
                 .find("output.frames: missing"),
             std::string::npos);
-  const std::string logmel =
-      std::regex_replace(Transcriber(), std::regex("frontend = \"waveform\""), "frontend = \"logmel\"");
+  const std::string logmel = std::regex_replace(
+      Transcriber(), std::regex("frontend = \"waveform\""), "frontend = \"logmel\"");
   EXPECT_NE(ErrorOf(logmel).find("a transcriber reads \"waveform\""), std::string::npos);
   EXPECT_NE(ErrorOf(Transcriber() + "[tiers]\nmode = \"exclusive\"\n")
                 .find("a transcriber has no labels to tier"),

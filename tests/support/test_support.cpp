@@ -94,7 +94,8 @@ namespace {
 std::filesystem::path Required(const std::filesystem::path& path, const char* what) {
   EXPECT_TRUE(std::filesystem::exists(path))
       << what << " is missing at " << path.string()
-      << "; scripts/test.sh installs it (scripts/setup-models.sh --models BUILD/basic-pitch/models --npm-cache BUILD/basic-pitch/npm)";
+      << "; scripts/test.sh installs it (scripts/setup-models.sh --models BUILD/basic-pitch/models "
+         "--npm-cache BUILD/basic-pitch/npm)";
   return path;
 }
 
@@ -106,8 +107,8 @@ std::filesystem::path BasicPitchModels() {
 }
 
 std::filesystem::path BasicPitchPackage() {
-  return Required(std::filesystem::path(TIMBRE_BUILD_DIR) / "basic-pitch" / "npm" /
-                      "node_modules" / "@spotify" / "basic-pitch",
+  return Required(std::filesystem::path(TIMBRE_BUILD_DIR) / "basic-pitch" / "npm" / "node_modules" /
+                      "@spotify" / "basic-pitch",
                   "the @spotify/basic-pitch npm package");
 }
 
@@ -140,9 +141,9 @@ void WriteClip(const std::filesystem::path& f32, const std::filesystem::path& wa
               static_cast<std::streamsize>(samples.size() * sizeof(float)));
     ASSERT_TRUE(out.good());
   }
-  const auto r = RunCommand("ffmpeg -v error -y -f f32le -ar 22050 -ac 1 -i " +
-                            ShellQuote(f32.string()) + " -c:a pcm_f32le " +
-                            ShellQuote(wav.string()) + " 2>&1");
+  const auto r =
+      RunCommand("ffmpeg -v error -y -f f32le -ar 22050 -ac 1 -i " + ShellQuote(f32.string()) +
+                 " -c:a pcm_f32le " + ShellQuote(wav.string()) + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 }
 

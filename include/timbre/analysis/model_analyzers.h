@@ -48,13 +48,13 @@ struct ModelSetup {
   models::ModelRegistry registry;
   std::unique_ptr<models::ModelCache> cache;
   std::vector<std::string> warnings;
-  size_t analyzers = 0;  // added to the registry
+  size_t analyzers = 0;       // added to the registry
   std::string notes_missing;  // NotesNotInstalled(...) when no transcriber runs
 };
 
 // Reads and verifies the models folder and adds one analyzer per usable embedder (with its
-// heads) or classifier to `analyzers`, and `notes` over the first usable transcriber. Models that cannot run become warnings; only a folder
-// that cannot be read is an error.
+// heads) or classifier to `analyzers`, and `notes` over the first usable transcriber. Models that
+// cannot run become warnings; only a folder that cannot be read is an error.
 Result<std::unique_ptr<ModelSetup>> AddModelAnalyzers(const ModelSetupOptions& options,
                                                       Registry& analyzers);
 

@@ -13,8 +13,8 @@ namespace timbre::audio {
 struct MidiNote {
   double start_seconds = 0.0;
   double duration_seconds = 0.0;
-  int pitch = 60;       // 0..127
-  int velocity = 64;    // 1..127
+  int pitch = 60;     // 0..127
+  int velocity = 64;  // 1..127
   // Pitch bends spread evenly over the note, in semitones (the file declares ±2).
   std::vector<double> bends;
 };

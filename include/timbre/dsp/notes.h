@@ -75,7 +75,7 @@ struct NoteSummary {
   double density = 0.0;  // notes per second of audio
   int lowest = 0;        // MIDI; 0 without notes
   int highest = 0;
-  double mean_pitch = 0.0;  // duration-weighted
+  double mean_pitch = 0.0;                 // duration-weighted
   std::array<double, 12> pitch_classes{};  // duration-weighted, C..B, sums to 1 (or all 0)
 };
 NoteSummary SummariseNotes(const std::vector<NoteEvent>& notes, double seconds);

@@ -67,7 +67,6 @@ struct Manifest {
   TensorLayout layout = TensorLayout::kPatchFramesBands;
   WaveformSpec waveform;  // transcribers
 
-
   size_t dim = 0;                   // embedders
   std::vector<std::string> labels;  // heads and classifiers
   Activation activation = Activation::kNone;

@@ -21,8 +21,7 @@ Status CheckBasicPitchShape(const Manifest& m);
 class NoteTranscriber {
  public:
   // `batch`: windows per forward pass.
-  NoteTranscriber(std::shared_ptr<const LoadedModel> model, const Manifest& manifest,
-                  size_t batch);
+  NoteTranscriber(std::shared_ptr<const LoadedModel> model, const Manifest& manifest, size_t batch);
 
   // Takes the next samples. A model failure is kept and returned by Finish().
   void Add(const float* samples, size_t count);

@@ -321,8 +321,8 @@ Result<std::unique_ptr<ModelSetup>> AddModelAnalyzers(const ModelSetupOptions& o
   for (size_t i = 0; i < transcribers.size(); ++i) {
     const std::string& id = transcribers[i]->manifest.id;
     if (i > 0) {
-      setup->warnings.push_back(fmt::format(
-          "{} will not run: notes already runs {}", id, transcribers[0]->manifest.id));
+      setup->warnings.push_back(
+          fmt::format("{} will not run: notes already runs {}", id, transcribers[0]->manifest.id));
       continue;
     }
     auto notes = MakeNotesAnalyzer(*transcribers[i], *setup->cache, options.run);

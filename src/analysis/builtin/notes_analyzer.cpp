@@ -1,7 +1,7 @@
 // notes: polyphonic note transcription with a transcriber model (Basic Pitch). Mono audio at
 // 22,050 Hz streams into a models::NoteTranscriber; the whole track's posteriorgrams are
-// decoded into note events at the end (dsp/notes.h). Descriptors come from the notes: count, density, pitch
-// range, a duration-weighted pitch-class histogram and the key it suggests.
+// decoded into note events at the end (dsp/notes.h). Descriptors come from the notes: count,
+// density, pitch range, a duration-weighted pitch-class histogram and the key it suggests.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -47,15 +47,14 @@ class NotesAnalyzer : public Analyzer {
         {"pitch_highest", "MIDI", "highest note", false},
         {"pitch_range", "semitones", "highest minus lowest note", false},
         {"pitch_mean", "MIDI", "mean pitch, weighted by duration", false},
-        {"key", "", "key of the pitch-class histogram (Temperley profile), e.g. \"A minor\"",
-         true},
+        {"key", "", "key of the pitch-class histogram (Temperley profile), e.g. \"A minor\"", true},
         {"key_strength", "", "correlation of the histogram with that key's profile", false},
         {"seconds", "s", "audio transcribed", false},
     };
     for (int pc = 0; pc < 12; ++pc) {
-      info_.outputs.push_back(
-          {fmt::format("pitch_class_{}", pc), "",
-           fmt::format("share of note duration on {}", dsp::PitchClassName(pc)), false});
+      info_.outputs.push_back({fmt::format("pitch_class_{}", pc), "",
+                               fmt::format("share of note duration on {}", dsp::PitchClassName(pc)),
+                               false});
     }
   }
 
@@ -91,7 +90,8 @@ class NotesRun : public AnalyzerRun {
 
   bool Consume(const audio::AudioBlock& block) override {
     if (!transcriber_) return false;
-    transcriber_->Add(block.samples, std::min(block.frames, max_samples_ - transcriber_->samples()));
+    transcriber_->Add(block.samples,
+                      std::min(block.frames, max_samples_ - transcriber_->samples()));
     return transcriber_->samples() < max_samples_;
   }
 
@@ -137,9 +137,9 @@ class NotesRun : public AnalyzerRun {
   Status error_;
 };
 
-Result<std::unique_ptr<AnalyzerRun>> NotesAnalyzer::Start(const Params& params,
-                                                          const audio::StreamInfo& stream,
-                                                          const audio::AudioBlock& view_info) const {
+Result<std::unique_ptr<AnalyzerRun>> NotesAnalyzer::Start(
+    const Params& params, const audio::StreamInfo& stream,
+    const audio::AudioBlock& view_info) const {
   (void)stream;
   (void)view_info;
   return std::unique_ptr<AnalyzerRun>(std::make_unique<NotesRun>(*this, params));
