@@ -193,3 +193,45 @@ TEST_F(NotesCli, ABrokenModelFileLeavesTheRestOfTheScan) {
 
 }  // namespace
 }  // namespace timbre
+
+namespace timbre {
+namespace {
+
+TEST(NotesSetup, WithoutTheRegistryNothingIsInstalledAndTheReasonIsClear) {
+  TempDir tmp;
+  const auto r = RunCommand("npm_config_registry=http://127.0.0.1:9/ " +
+                            ShellQuote(testing::SourcePath("scripts/setup-models.sh").string()) +
+                            " --models " + ShellQuote((tmp / "models").string()) + " --npm-cache " +
+                            ShellQuote((tmp / "npm").string()) + " 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("unreachable"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp / "models" / "basic-pitch"));
+}
+
+TEST(NotesSetup, TheConverterRefusesADamagedPackage) {
+  TempDir tmp;
+  const std::string converter =
+      "/usr/bin/python3 " +
+      ShellQuote(testing::SourcePath("scripts/convert-basic-pitch.py").string());
+  auto missing = RunCommand(converter + " --package " + ShellQuote((tmp / "none").string()) +
+                            " --out " + ShellQuote((tmp / "out").string()) + " 2>&1");
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  // A copy of the package whose weights are cut short.
+  fs::create_directories(tmp / "pkg" / "model");
+  const fs::path model = testing::BasicPitchPackage() / "model";
+  fs::copy_file(model / "model.json", tmp / "pkg" / "model" / "model.json");
+  fs::copy_file(model / "group1-shard1of1.bin", tmp / "pkg" / "model" / "group1-shard1of1.bin");
+  fs::resize_file(tmp / "pkg" / "model" / "group1-shard1of1.bin", 1000);
+  auto truncated = RunCommand(converter + " --package " + ShellQuote((tmp / "pkg").string()) +
+                              " --out " + ShellQuote((tmp / "out").string()) + " 2>&1");
+  EXPECT_EQ(truncated.exit_code, 1) << truncated.output;
+  EXPECT_FALSE(fs::exists(tmp / "out" / "basic-pitch.pt"));
+  std::ofstream(tmp / "pkg" / "model" / "model.json") << "{\"format\": ";
+  auto broken = RunCommand(converter + " --package " + ShellQuote((tmp / "pkg").string()) +
+                           " --out " + ShellQuote((tmp / "out").string()) + " 2>&1");
+  EXPECT_EQ(broken.exit_code, 1) << broken.output;
+  EXPECT_FALSE(fs::exists(tmp / "out" / "basic-pitch.toml"));
+}
+
+}  // namespace
+}  // namespace timbre

@@ -30,7 +30,7 @@ class NotesAnalyzer : public Analyzer {
         "({}, {}); pitch range, note density, pitch-class histogram and its key.",
         m.id, m.framework, m.license);
     info_.view = {dsp::kNoteSampleRate, 1};
-    info_.window = "first max_seconds";
+    info_.window = "the first max_seconds of the stream";
     info_.models.emplace_back(m.id, m.sha256);
     info_.params = {
         {"onset_threshold", 0.5, 0.05, 0.95, "", "an onset peak must exceed this to start a note"},
