@@ -38,7 +38,9 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/clips"
 # The first N songs, cut to their first SECONDS and resampled to 22,050 Hz mono once, so both
 # sides read the very same samples.
-tail -n +2 "$CORPUS/truth.csv" | head -n "$N" | while IFS=, read -r file _; do
+tail -n +2 "$CORPUS/truth.csv" | while IFS=, read -r file _; do
+  [[ -f $CORPUS/$file ]] || continue  # a song the corpus could not render
+  [[ $(find "$tmp/clips" -name '*.wav' | wc -l) -lt $N ]] || break
   stem=$(basename "${file%.*}")
   ffmpeg -nostdin -v error -y -i "$CORPUS/$file" -t "$CLIP_SECONDS" -ac 1 -ar 22050 \
     -f f32le "$tmp/clips/$stem.f32"
