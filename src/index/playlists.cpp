@@ -19,8 +19,13 @@ PlaylistEntry Entry(int64_t id, float distance, int64_t seed) {
   return e;
 }
 
-Result<store::TrackSummary> SummaryOf(store::Store& store, int64_t id) {
-  auto found = store.Summaries({id});
+SummaryLookup LookupOf(store::Store& store, const SummaryLookup& given) {
+  if (given) return given;
+  return [&store](const std::vector<int64_t>& ids) { return store.Summaries(ids); };
+}
+
+Result<store::TrackSummary> SummaryOf(const SummaryLookup& lookup, int64_t id) {
+  auto found = lookup({id});
   if (!found.ok()) return found.status();
   if (found->empty()) return NotFound(fmt::format("no track with id {}", id));
   return found->front();
@@ -41,11 +46,11 @@ Status RequireIndexed(const SpaceIndex& space, int64_t track) {
                               space.spec().name));
 }
 
-Result<std::vector<PlaylistEntry>> WithSummaries(store::Store& store,
+Result<std::vector<PlaylistEntry>> WithSummaries(const SummaryLookup& lookup,
                                                  std::vector<PlaylistEntry> entries) {
   std::vector<int64_t> ids;
   for (const auto& e : entries) ids.push_back(e.track.id);
-  auto summaries = store.Summaries(ids);
+  auto summaries = lookup(ids);
   if (!summaries.ok()) return summaries.status();
   std::unordered_map<int64_t, store::TrackSummary> by_id;
   for (auto& s : *summaries) by_id.emplace(s.id, std::move(s));
@@ -88,9 +93,11 @@ class NeighbourStream {
 }  // namespace
 
 Result<std::vector<PlaylistEntry>> SimilarTracks(store::Store& store, const SpaceIndex& space,
-                                                 const SimilarRequest& request) {
+                                                 const SimilarRequest& request,
+                                                 const SummaryLookup& summaries) {
   TIMBRE_RETURN_IF_ERROR(RequireIndexed(space, request.seed));
-  auto seed = SummaryOf(store, request.seed);
+  const SummaryLookup lookup = LookupOf(store, summaries);
+  auto seed = SummaryOf(lookup, request.seed);
   if (!seed.ok()) return seed.status();
   store::TrackFilter filter = request.filter;
   // Unknown artists or albums are not one artist or album: nothing is excluded for them.
@@ -109,11 +116,13 @@ Result<std::vector<PlaylistEntry>> SimilarTracks(store::Store& store, const Spac
   if (!found.ok()) return found.status();
   std::vector<PlaylistEntry> entries;
   for (const auto& n : *found) entries.push_back(Entry(n.key, n.distance, request.seed));
-  return WithSummaries(store, std::move(entries));
+  return WithSummaries(lookup, std::move(entries));
 }
 
 Result<std::vector<PlaylistEntry>> MixTracks(store::Store& store, const SpaceIndex& space,
-                                             const MixRequest& request) {
+                                             const MixRequest& request,
+                                             const SummaryLookup& summaries) {
+  const SummaryLookup lookup = LookupOf(store, summaries);
   if (request.seeds.empty()) return InvalidArgument("a mix needs at least one seed track");
   for (int64_t s : request.seeds) TIMBRE_RETURN_IF_ERROR(RequireIndexed(space, s));
   auto allowed = Allowed(store, request.filter);
@@ -124,18 +133,18 @@ Result<std::vector<PlaylistEntry>> MixTracks(store::Store& store, const SpaceInd
   std::vector<NeighbourStream> streams;
   for (int64_t s : request.seeds) streams.emplace_back(space, s, allowed_ptr);
   std::vector<size_t> cursor(streams.size(), 0);
-  std::unordered_map<int64_t, store::TrackSummary> summaries;
+  std::unordered_map<int64_t, store::TrackSummary> known;
   std::deque<std::string> recent_artists;
   std::vector<PlaylistEntry> out;
   double total = 0.0;
   bool relax_window = false;
 
   auto summary = [&](int64_t id) -> Result<const store::TrackSummary*> {
-    auto it = summaries.find(id);
-    if (it == summaries.end()) {
-      auto s = SummaryOf(store, id);
+    auto it = known.find(id);
+    if (it == known.end()) {
+      auto s = SummaryOf(lookup, id);
       if (!s.ok()) return s.status();
-      it = summaries.emplace(id, std::move(s).value()).first;
+      it = known.emplace(id, std::move(s).value()).first;
     }
     return &it->second;
   };
@@ -184,7 +193,9 @@ Result<std::vector<PlaylistEntry>> MixTracks(store::Store& store, const SpaceInd
 }
 
 Result<std::vector<PlaylistEntry>> PathTracks(store::Store& store, const SpaceIndex& space,
-                                              const PathRequest& request) {
+                                              const PathRequest& request,
+                                              const SummaryLookup& summaries) {
+  const SummaryLookup lookup = LookupOf(store, summaries);
   if (request.from == request.to) return InvalidArgument("a path needs two different tracks");
   TIMBRE_RETURN_IF_ERROR(RequireIndexed(space, request.from));
   TIMBRE_RETURN_IF_ERROR(RequireIndexed(space, request.to));
@@ -210,7 +221,7 @@ Result<std::vector<PlaylistEntry>> PathTracks(store::Store& store, const SpaceIn
     entries.push_back(Entry(fresh->key, fresh->distance, request.from));
   }
   entries.push_back(Entry(request.to, 0.0f, request.from));
-  return WithSummaries(store, std::move(entries));
+  return WithSummaries(lookup, std::move(entries));
 }
 
 }  // namespace timbre::index

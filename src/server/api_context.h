@@ -11,7 +11,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +53,22 @@ class IndexCache {
   std::map<std::string, Entry> entries_;
 };
 
+// Track summaries (title, artist, bpm, key, …) that playlists return, kept in memory and
+// dropped whenever the store has changed (checked at most once a second, like the index):
+// a similar request then reads no row from the store.
+class SummaryCache {
+ public:
+  Result<std::vector<store::TrackSummary>> Get(store::Store& store,
+                                               const std::vector<int64_t>& ids);
+
+ private:
+  std::shared_mutex mu_;
+  std::unordered_map<int64_t, store::TrackSummary> known_;
+  int64_t last_change_ = -1;
+  uint64_t generation_ = 0;  // bumped when the store's change moves
+  std::chrono::steady_clock::time_point checked_;
+};
+
 struct ApiContext {
   ApiContext(store::Store& s, jobs::JobRunner& r, ServerOptions o, Credentials c);
 
@@ -60,6 +79,7 @@ struct ApiContext {
   Credentials credentials;
   RateLimiter limiter;
   IndexCache indexes;
+  SummaryCache summaries;
   std::chrono::steady_clock::time_point started;
 
   std::shared_ptr<prometheus::Registry> registry;

@@ -198,6 +198,50 @@ Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& s
   return opened;
 }
 
+Result<std::vector<store::TrackSummary>> SummaryCache::Get(store::Store& store,
+                                                           const std::vector<int64_t>& ids) {
+  const auto now = std::chrono::steady_clock::now();
+  bool check = false;
+  uint64_t generation = 0;
+  {
+    std::shared_lock lock(mu_);
+    generation = generation_;
+    check = now - checked_ >= std::chrono::seconds(1);
+    if (!check) {
+      std::vector<store::TrackSummary> out;
+      out.reserve(ids.size());
+      for (int64_t id : ids) {
+        auto it = known_.find(id);
+        if (it == known_.end()) break;
+        out.push_back(it->second);
+      }
+      if (out.size() == ids.size()) return out;
+    }
+  }
+  if (check) {
+    auto change = store.LastChange();
+    if (!change.ok()) return change.status();
+    std::unique_lock lock(mu_);
+    checked_ = now;
+    if (*change != last_change_) {
+      known_.clear();
+      last_change_ = *change;
+      ++generation_;
+    }
+    generation = generation_;
+  }
+  // Misses (and every id after a change) come from the store; ids it does not know are left
+  // out, as Summaries() does, and not cached.
+  auto found = store.Summaries(ids);
+  if (!found.ok()) return found.status();
+  std::unique_lock lock(mu_);
+  // Rows read before a change that another request has seen since are not kept.
+  if (generation == generation_) {
+    for (const auto& t : *found) known_.insert_or_assign(t.id, t);
+  }
+  return found;
+}
+
 ApiContext::ApiContext(store::Store& s, jobs::JobRunner& r, ServerOptions o, Credentials c)
     : store(s),
       runner(r),

@@ -47,6 +47,10 @@ Result<std::shared_ptr<const index::SpaceIndex>> Space(ApiContext& c, const std:
   return found;
 }
 
+index::SummaryLookup Summaries(ApiContext& c) {
+  return [&c](const std::vector<int64_t>& ids) { return c.summaries.Get(c.store, ids); };
+}
+
 Result<store::TrackFilter> Filter(const std::string& where) {
   auto filter = store::ParseFilter(where);
   if (!filter.ok()) {
@@ -101,7 +105,7 @@ HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p)
   request.filter = std::move(*filter);
   request.exclude_same_artist = QueryFlag(r, "exclude_same_artist");
   request.exclude_same_album = QueryFlag(r, "exclude_same_album");
-  auto entries = index::SimilarTracks(c.store, **space, request);
+  auto entries = index::SimilarTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
   return JsonResponse(200, {{"seed", *id}, {"space", space_name}, {"tracks", Playlist(*entries)}});
 }
@@ -151,7 +155,7 @@ HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params&) {
   }
   auto space = Space(c, index::kTimbreV1Space);
   if (!space.ok()) return StatusResponse(space.status());
-  auto entries = index::MixTracks(c.store, **space, request);
+  auto entries = index::MixTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
   return JsonResponse(200, {{"seeds", request.seeds}, {"tracks", Playlist(*entries)}});
 }
@@ -172,7 +176,7 @@ HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params&) {
   request.to = *to;
   request.steps = static_cast<size_t>(*steps);
   request.filter = std::move(*filter);
-  auto entries = index::PathTracks(c.store, **space, request);
+  auto entries = index::PathTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
   return JsonResponse(200, {{"from", *from}, {"to", *to}, {"tracks", Playlist(*entries)}});
 }

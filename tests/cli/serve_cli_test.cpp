@@ -414,3 +414,46 @@ TEST_F(ServeTest, HealthIsDegradedByABrokenModel) {
 
 }  // namespace
 }  // namespace timbre
+
+namespace timbre {
+namespace {
+
+TEST_F(ServeTest, SimilarFollowsARescanThatChangedATrack) {
+  TempDir own;
+  fs::create_directories(own / "lib");
+  for (const auto& f : fs::directory_iterator(Lib())) {
+    fs::copy_file(f.path(), own / "lib" / f.path().filename());
+  }
+  const std::string db = (own / "t.db").string();
+  const std::string timbre = testing::TimbreBinary() + " --db " + ShellQuote(db);
+  ASSERT_EQ(RunCommand(timbre + " scan -q " + ShellQuote((own / "lib").string())).exit_code, 0);
+  Server s(own / "t.db", {});
+  auto titles = [&] {
+    std::string all;
+    const Json reply = Http("GET", s.Url("/v1/tracks/1/similar?n=3")).json();
+    for (const auto& t : reply["tracks"]) {
+      all += t["title"].is_string() ? t["title"].get<std::string>() + ";" : "-;";
+    }
+    return all;
+  };
+  const std::string before = titles();
+  EXPECT_EQ(before, ";;;");  // untitled
+
+  EXPECT_EQ(titles(), before);  // served again (from the summary cache)
+  // Retitle every other track and rescan while the server runs.
+  for (int i = 1; i < 4; ++i) {
+    const fs::path f = own / "lib" / ("t" + std::to_string(i) + ".flac");
+    const fs::path tmp = own / ("r" + std::to_string(i) + ".flac");
+    ASSERT_EQ(RunCommand("ffmpeg -v error -y -i " + ShellQuote(f.string()) +
+                         " -c copy -metadata title=Renamed " + ShellQuote(tmp.string()))
+                  .exit_code,
+              0);
+    fs::rename(tmp, f);
+  }
+  ASSERT_EQ(RunCommand(timbre + " scan -q " + ShellQuote((own / "lib").string())).exit_code, 0);
+  std::this_thread::sleep_for(1100ms);  // the cache looks at the store at most once a second
+  EXPECT_EQ(titles(), "Renamed;Renamed;Renamed;");
+}
+
+}  // namespace
+}  // namespace timbre

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "timbre/core/status.h"
@@ -42,12 +43,20 @@ struct PathRequest {
   store::TrackFilter filter;
 };
 
+// Where playlists read track summaries (ids that do not exist are left out): the store's
+// Summaries() unless given, e.g. a server's cache of them.
+using SummaryLookup =
+    std::function<Result<std::vector<store::TrackSummary>>(const std::vector<int64_t>&)>;
+
 Result<std::vector<PlaylistEntry>> SimilarTracks(store::Store& store, const SpaceIndex& space,
-                                                 const SimilarRequest& request);
+                                                 const SimilarRequest& request,
+                                                 const SummaryLookup& summaries = {});
 Result<std::vector<PlaylistEntry>> MixTracks(store::Store& store, const SpaceIndex& space,
-                                             const MixRequest& request);
+                                             const MixRequest& request,
+                                             const SummaryLookup& summaries = {});
 // The playlist runs from `from` to `to`, both included.
 Result<std::vector<PlaylistEntry>> PathTracks(store::Store& store, const SpaceIndex& space,
-                                              const PathRequest& request);
+                                              const PathRequest& request,
+                                              const SummaryLookup& summaries = {});
 
 }  // namespace timbre::index
