@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,7 +34,8 @@ using Params = std::map<std::string, std::string>;  // {id} and the like, from t
 // costs ~0.2 ms exact, a fraction of that through the graph, at recall@10 above 0.99.
 // While one request refreshes an index, the others keep using the previous one. The graph
 // is rebuilt at most once a minute: while a scan keeps changing the library, the refreshes
-// in between serve the exact index instead of rebuilding the graph every second.
+// in between serve the exact index instead of rebuilding the graph every second. Requests
+// that find no index yet wait for the one request opening it rather than open their own.
 class IndexCache {
  public:
   explicit IndexCache(size_t hnsw_from = 5000) : hnsw_from_(hnsw_from) {}
@@ -50,6 +52,7 @@ class IndexCache {
   };
   size_t hnsw_from_;
   std::mutex mu_;
+  std::condition_variable opened_;  // the first open of a space, which the others wait for
   std::map<std::string, Entry> entries_;
 };
 

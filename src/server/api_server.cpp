@@ -153,8 +153,9 @@ Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& s
   int64_t current_change = -1;
   bool graph_due = false;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     Entry& e = entries_[space];
+    opened_.wait(lock, [&e] { return e.index || !e.refreshing; });
     const bool fresh = e.index && now - e.checked < std::chrono::seconds(1);
     if (fresh || (e.index && e.refreshing)) return e.index;
     e.checked = now;
@@ -191,6 +192,7 @@ Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& s
   std::lock_guard lock(mu_);
   Entry& e = entries_[space];
   e.refreshing = false;
+  opened_.notify_all();
   if (!status.ok()) return status;
   e.index = opened;
   e.last_change = change;
