@@ -38,7 +38,8 @@ class LoadedModel {
   // Runs the model and returns every output: the elements of a tuple, or the one tensor.
   virtual bool ForwardAll(const float* input, const std::vector<int64_t>& shape,
                           std::vector<Tensor>* outputs, std::string* error) const = 0;
-  // Bytes of parameters and buffers: what the model costs in the cache's budget.
+  // Bytes of parameters and buffers (of the file, for a frozen module whose weights are
+  // constants): what the model costs in the cache's budget.
   virtual size_t memory_bytes() const = 0;
 };
 

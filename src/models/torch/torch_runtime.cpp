@@ -15,9 +15,12 @@ namespace {
 
 class TorchModel : public LoadedModel {
  public:
-  explicit TorchModel(torch::jit::Module module) : module_(std::move(module)) {
+  TorchModel(torch::jit::Module module, size_t file_bytes) : module_(std::move(module)) {
     for (const auto& p : module_.parameters()) bytes_ += p.numel() * p.element_size();
     for (const auto& b : module_.buffers()) bytes_ += b.numel() * b.element_size();
+    // A frozen module keeps its weights as constants of its code, not as parameters: the
+    // file's size is then the better measure.
+    if (bytes_ == 0) bytes_ = file_bytes;
   }
 
   bool Forward(const float* input, const std::vector<int64_t>& shape, size_t tuple_index,
@@ -114,7 +117,7 @@ class TorchRuntime : public Runtime {
       std::istringstream in(bytes);
       torch::jit::Module module = torch::jit::load(in, torch::kCPU);
       module.eval();
-      return std::make_unique<TorchModel>(std::move(module));
+      return std::make_unique<TorchModel>(std::move(module), bytes.size());
     } catch (const std::exception& e) {
       *error = e.what();
       if (auto nl = error->find('\n'); nl != std::string::npos) error->resize(nl);
