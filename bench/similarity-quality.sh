@@ -12,7 +12,9 @@
 #   bench/similarity-quality.sh [K]      (default 12 songs; the corpus is built once and kept)
 #
 # Env: TIMBRE (default build/timbre), CORPUS (default build/dev-corpus-48), CHECK=1 to exit
-# non-zero below the targets (copies precision@3 0.95, duplicates recall 0.95, no false pairs).
+# non-zero below the targets (copies precision@3 0.95, duplicates recall 0.95, no false pairs),
+# MODELS (a models folder the corpus scan runs, e.g. build/basic-pitch/models for the
+# notes-v1 space; default: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 K=${1:-12}
@@ -53,7 +55,9 @@ while IFS=, read -r file _; do
 done < <(tail -n +2 "$CORPUS/truth.csv")
 
 "$TIMBRE" --db "$work/copies.db" scan -q "$work/copies"
-"$TIMBRE" --db "$work/corpus.db" scan -q "$CORPUS/audio"
+models=(--no-models)
+[[ -z ${MODELS:-} ]] || models=(--models "$MODELS")
+"$TIMBRE" --db "$work/corpus.db" scan -q "${models[@]}" "$CORPUS/audio"
 
 python3 - "$TIMBRE" "$work" "$CORPUS" "${CHECK:-0}" <<'PY'
 import csv, itertools, json, os, re, subprocess, sys
@@ -121,17 +125,25 @@ with open(os.path.join(corpus, "truth.csv")) as f:
     for row in csv.DictReader(f):
         family[os.path.basename(row["file"])] = row["family"]
 fam = {tid: family.get(os.path.basename(p), "?") for tid, p in paths.items()}
-hits = total = 0
+def family_precision(space):
+    hits = total = 0
+    for tid in paths:
+        found = run(db, "similar", str(tid), "-n", "5", "--space", space)["tracks"]
+        hits += sum(1 for t in found if fam.get(t["id"]) == fam[tid])
+        total += len(found)
+    return hits / total if total else 0.0
+
 chance = 0.0
 for tid in paths:
-    found = run(db, "similar", str(tid), "-n", "5")["tracks"]
-    hits += sum(1 for t in found if fam.get(t["id"]) == fam[tid])
-    total += len(found)
     same = sum(1 for o in fam if o != tid and fam[o] == fam[tid])
     chance += same / (len(fam) - 1)
+import sqlite3
+spaces = [r[0] for r in sqlite3.connect(db).execute(
+    "SELECT DISTINCT space FROM embeddings ORDER BY space = 'timbre-v1' DESC, space")]
 print(f"Families ({len(paths)} corpus tracks, {len(set(fam.values()))} families)")
 print(f"  space       precision@5   chance")
-print(f"  timbre-v1   {hits / total if total else 0:.3f}         {chance / len(paths):.3f}")
+for space in spaces:
+    print(f"  {space:10s}  {family_precision(space):.3f}         {chance / len(paths):.3f}")
 if check == "1" and failed:
     print("below target: " + ", ".join(failed), file=sys.stderr)
     sys.exit(1)

@@ -242,6 +242,49 @@ NoteSummary SummariseNotes(const std::vector<NoteEvent>& notes, double seconds) 
   return s;
 }
 
+std::vector<float> NoteFeatures(const std::vector<NoteEvent>& notes, const NoteSummary& summary,
+                                int tonic, bool minor, double seconds) {
+  std::vector<float> out;
+  if (notes.empty() || seconds <= 0.0) return out;
+  // Intervals between overlapping notes, by onset order so each pair counts once.
+  std::vector<const NoteEvent*> sorted;
+  for (const auto& n : notes) sorted.push_back(&n);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const NoteEvent* a, const NoteEvent* b) { return a->start_frame < b->start_frame; });
+  std::array<double, 12> intervals{};
+  double overlap_total = 0.0, sounding = 0.0, duration = 0.0, amplitude = 0.0;
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const NoteEvent& a = *sorted[i];
+    const int a_end = a.start_frame + a.duration_frames;
+    for (size_t j = i + 1; j < sorted.size() && sorted[j]->start_frame < a_end; ++j) {
+      const NoteEvent& b = *sorted[j];
+      const int overlap = std::min(a_end, b.start_frame + b.duration_frames) - b.start_frame;
+      if (overlap <= 0) continue;
+      intervals[static_cast<size_t>(std::abs(a.pitch - b.pitch) % 12)] += overlap;
+      overlap_total += overlap;
+    }
+    sounding += a.duration_frames;
+    duration +=
+        NoteFrameSeconds(a.start_frame + a.duration_frames) - NoteFrameSeconds(a.start_frame);
+    amplitude += a.amplitude;
+  }
+  for (double v : intervals)
+    out.push_back(static_cast<float>(overlap_total > 0 ? v / overlap_total : 0.0));
+  for (int k = 0; k < 12; ++k) {
+    out.push_back(static_cast<float>(summary.pitch_classes[static_cast<size_t>((tonic + k) % 12)]));
+  }
+  out.push_back(minor ? 1.0f : 0.0f);
+  const double frames = seconds * kNoteFramesPerSecond;
+  const double count = static_cast<double>(notes.size());
+  out.push_back(static_cast<float>(std::log1p(summary.density) / 3.0));
+  out.push_back(static_cast<float>(summary.mean_pitch / 127.0));
+  out.push_back(static_cast<float>((summary.highest - summary.lowest) / 88.0));
+  out.push_back(static_cast<float>(std::log1p(duration / count)));
+  out.push_back(static_cast<float>(std::min(1.0, sounding / frames / 8.0)));
+  out.push_back(static_cast<float>(amplitude / count));
+  return out;
+}
+
 std::string EncodeNotes(const std::vector<NoteEvent>& notes) {
   std::string out = "bp1";
   int previous = 0;

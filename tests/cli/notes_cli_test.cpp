@@ -166,6 +166,15 @@ TEST_F(NotesCli, SilenceShortClipsAndNoiseGiveDefinedOutputs) {
     ++checked;
   }
   EXPECT_EQ(checked, 3);
+  // The notes-v1 space holds the tracks that have notes: never the silent one.
+  auto similar =
+      Timbre("similar --json --space notes-v1 " + ShellQuote((library_ / "scale.wav").string()));
+  ASSERT_EQ(similar.exit_code, 0) << similar.output;
+  const auto near = Json(similar);
+  EXPECT_EQ(near["space"], "notes-v1");
+  for (const auto& t : near["tracks"]) {
+    EXPECT_EQ(t["path"].get<std::string>().find("silence"), std::string::npos) << t;
+  }
 }
 
 TEST_F(NotesCli, ABrokenModelFileLeavesTheRestOfTheScan) {

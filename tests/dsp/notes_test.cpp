@@ -124,6 +124,29 @@ TEST(NoteSummaryTest, PitchClassesAreWeightedByDuration) {
   EXPECT_NEAR(s.pitch_classes[7], 0.2, 1e-12);
 }
 
+TEST(NoteFeaturesTest, DescribeIntervalsAndDoNotDependOnTheKey) {
+  // A C major triad held, then a G; and the same a whole tone higher.
+  std::vector<NoteEvent> c{
+      {0, 80, 60, 0.6, {}}, {0, 80, 64, 0.6, {}}, {0, 80, 67, 0.6, {}}, {100, 40, 67, 0.4, {}}};
+  std::vector<NoteEvent> d = c;
+  for (auto& n : d) n.pitch += 2;
+  const auto a = NoteFeatures(c, SummariseNotes(c, 2.0), 0, false, 2.0);
+  const auto b = NoteFeatures(d, SummariseNotes(d, 2.0), 2, false, 2.0);
+  ASSERT_EQ(a.size(), kNoteFeatureDims);
+  ASSERT_EQ(b.size(), kNoteFeatureDims);
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (i == 26) continue;  // mean pitch: the one feature that moves with the key
+    EXPECT_NEAR(a[i], b[i], 1e-6) << i;
+  }
+  EXPECT_GT(b[26], a[26]);
+  // Intervals of the triad: a major third (4), a minor third (3), a fifth (7), equally long.
+  EXPECT_NEAR(a[4], 1.0 / 3, 1e-6);
+  EXPECT_NEAR(a[3], 1.0 / 3, 1e-6);
+  EXPECT_NEAR(a[7], 1.0 / 3, 1e-6);
+  for (float v : a) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_TRUE(NoteFeatures({}, SummariseNotes({}, 2.0), 0, false, 2.0).empty());
+}
+
 TEST(NoteTextTest, RoundTripsEventsAndRefusesDamage) {
   std::vector<NoteEvent> notes{
       {100, 20, 60, 0.8123, {0, 1, -1, 25, -25}}, {40, 7, 108, 0.25, {}}, {4000, 9, 21, 1.0, {3}}};

@@ -80,6 +80,15 @@ struct NoteSummary {
 };
 NoteSummary SummariseNotes(const std::vector<NoteEvent>& notes, double seconds);
 
+// A melodic and harmonic description of a track that does not depend on its key, for the
+// `notes-v1` embedding space: the intervals between notes sounding together (12 classes,
+// weighted by how long they overlap), the pitch-class histogram rotated to the tonic of
+// `tonic` (12), whether that key is minor, and six scalars (density, mean pitch, range,
+// mean duration, polyphony, mean amplitude), each scaled to about 0..1. Empty without notes.
+inline constexpr size_t kNoteFeatureDims = 31;
+std::vector<float> NoteFeatures(const std::vector<NoteEvent>& notes, const NoteSummary& summary,
+                                int tonic, bool minor, double seconds);
+
 // The compact text form: "bp1;" then one "start,duration,pitch,amplitude‰,bends" per note,
 // separated by ';'. Frames are deltas from the previous note's start; bends are one letter
 // per frame ('a' = 0, 'b'..'z' = +1..+25, 'A'..'Y' = −1..−25). Amplitudes keep 3 decimals.

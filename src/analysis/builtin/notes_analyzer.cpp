@@ -16,6 +16,9 @@
 namespace timbre::analysis {
 namespace {
 
+// The embedding space of dsp::NoteFeatures (`timbre similar --space notes-v1`).
+constexpr const char* kNotesSpace = "notes-v1";
+
 using models::ModelEntry;
 
 class NotesAnalyzer : public Analyzer {
@@ -123,10 +126,13 @@ class NotesRun : public AnalyzerRun {
     for (int pc = 0; pc < 12; ++pc) {
       out.numbers[fmt::format("pitch_class_{}", pc)] = s.pitch_classes[static_cast<size_t>(pc)];
     }
-    if (auto key = dsp::EstimateKey(s.pitch_classes, dsp::KeyProfile::kTemperley)) {
+    auto key = dsp::EstimateKey(s.pitch_classes, dsp::KeyProfile::kTemperley);
+    if (key) {
       out.texts["key"] = key->Name();
       out.numbers["key_strength"] = key->strength;
     }
+    out.vectors[kNotesSpace] =
+        dsp::NoteFeatures(notes, s, key ? key->tonic : 0, key && key->minor, seconds);
     return out;
   }
 
