@@ -123,6 +123,7 @@ HttpResponse CancelJob(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse ListTracks(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse GetTrack(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse TrackNotes(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params& p);
 

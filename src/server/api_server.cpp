@@ -38,6 +38,7 @@ const Route kRoutes[] = {
     {"GET", "/v1/tracks", &ListTracks},
     {"GET", "/v1/tracks/{id}", &GetTrack},
     {"GET", "/v1/tracks/{id}/similar", &SimilarTracks},
+    {"GET", "/v1/tracks/{id}/notes", &TrackNotes},
     {"POST", "/v1/mix", &Mix},
     {"GET", "/v1/path", &Path},
 };

@@ -9,6 +9,7 @@
 #include "timbre/index/timbre_v1.h"
 #include "timbre/store/filter.h"
 #include "timbre/store/json_views.h"
+#include "timbre/store/notes_view.h"
 
 namespace timbre::server {
 namespace {
@@ -108,6 +109,33 @@ HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p)
   auto entries = index::SimilarTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
   return JsonResponse(200, {{"seed", *id}, {"space", space_name}, {"tracks", Playlist(*entries)}});
+}
+
+HttpResponse TrackNotes(ApiContext& c, const HttpRequest& r, const Params& p) {
+  auto id = TrackId(p.at("id"), "the path's id");
+  if (!id.ok()) return ErrorResponse(404, "not_found", id.status().message());
+  const std::string format = r.Query("format", "json");
+  if (format != "json" && format != "midi") {
+    return ErrorResponse(400, "invalid_argument", "format must be json or midi");
+  }
+  auto details = c.store.GetTrack(*id);
+  if (!details.ok()) return StatusResponse(details.status());
+  if (!*details) return ErrorResponse(404, "not_found", fmt::format("no track {}", *id));
+  const std::filesystem::path models_dir =
+      c.options.models != nullptr ? c.options.models->registry.dir() : models::DefaultModelsDir();
+  auto notes = store::NotesOf(**details, models_dir);
+  if (!notes.ok()) {
+    if (notes.status().reason() == "no_notes") {
+      return ErrorResponse(404, "no_notes", notes.status().message());
+    }
+    return StatusResponse(notes.status());
+  }
+  if (format == "json") return JsonResponse(200, store::NotesJson(**details, *notes));
+  HttpResponse midi;
+  midi.content_type = "audio/midi";
+  midi.body = audio::EncodeMidi(store::MidiNotes(*notes), {QueryFlag(r, "pitch_bends")});
+  midi.headers["Content-Disposition"] = fmt::format("attachment; filename=\"track-{}.mid\"", *id);
+  return midi;
 }
 
 HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params&) {

@@ -399,6 +399,34 @@ TEST_F(ServeTest, ManifestAndHealthNameTheModels) {
   auto after = Http("GET", s.Url("/health")).json();
   EXPECT_EQ(after["model_cached"], true);
   EXPECT_EQ(after["models_loaded"], 1);
+
+  // The notes of the rescanned track (a 220 Hz tone: A3), as JSON and as MIDI; the others were
+  // scanned without the model.
+  int64_t tone = 0, other = 0;
+  const Json listed = Http("GET", s.Url("/v1/tracks?limit=10")).json();
+  for (const auto& t : listed["tracks"]) {
+    (t["path"].get<std::string>().find("/t0.flac") != std::string::npos ? tone : other) = t["id"];
+  }
+  ASSERT_GT(tone, 0);
+  const std::string base = "/v1/tracks/" + std::to_string(tone) + "/notes";
+  const auto reply = Http("GET", s.Url(base));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const Json j = reply.json();
+  ASSERT_FALSE(j["notes"].empty()) << reply.body;
+  EXPECT_EQ(j["notes"][0]["pitch"], 57);
+  EXPECT_EQ(j["model_ids"], "basic-pitch");
+  const auto midi = Http("GET", s.Url(base + "?format=midi"));
+  EXPECT_EQ(midi.status, 200);
+  EXPECT_EQ(midi.body.substr(0, 4), "MThd");
+  EXPECT_NE(midi.headers.find("audio/midi"), std::string::npos) << midi.headers;
+  EXPECT_EQ(Http("GET", s.Url(base + "?format=xml")).status, 400);
+  const auto none = Http("GET", s.Url("/v1/tracks/" + std::to_string(other) + "/notes"));
+  EXPECT_EQ(none.status, 404);
+  EXPECT_EQ(none.json()["code"], "no_notes");
+  EXPECT_NE(none.json()["message"].get<std::string>().find("scan again"), std::string::npos);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks/999/notes")).json()["code"], "not_found");
+  EXPECT_TRUE(
+      Http("GET", s.Url("/openapi.json")).json()["paths"].contains("/v1/tracks/{id}/notes"));
 }
 
 TEST_F(ServeTest, HealthIsDegradedByABrokenModel) {
