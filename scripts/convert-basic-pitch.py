@@ -20,14 +20,12 @@ Needs Debian's python3-torch and python3-numpy (hence /usr/bin/python3). The
 
 import argparse
 import base64
-import hashlib
+import importlib.util
 import json
 import os
-import struct
 import sys
 import time
 import warnings
-import zipfile
 
 # TorchScript serializes some sets in hash order; a fixed seed keeps the bytes stable.
 if __name__ == "__main__" and os.environ.get("PYTHONHASHSEED") != "0":
@@ -676,28 +674,15 @@ def check(eager, traced, reloaded):
             raise ConvertError("batch item 2 alone differs from it in a batch of 3 by %g" % diff)
 
 
-def strip_debug_records(path):
-    """Rewrite a TorchScript archive without its *.debug_pkl records, which hold
-    source ranges with absolute paths of this script and of torch. Records stay
-    stored (uncompressed) with data 64-byte aligned, as torch writes them."""
-    with zipfile.ZipFile(path) as src:
-        records = [(i.filename, src.read(i)) for i in src.infolist()
-                   if not i.filename.endswith(".debug_pkl")]
-    with open(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as dst:
-        for name, data in records:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            header_end = f.tell() + 30 + len(name.encode())
-            pad = -(header_end + 4) % 64
-            info.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
-            dst.writestr(info, data)
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _load_exporter():
+    """The archive and checksum helpers of export-torchscript.py (a hyphenated
+    file name, hence importlib)."""
+    spec = importlib.util.spec_from_file_location(
+        "export_torchscript", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           "export-torchscript.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def convert(package_dir, out_dir):
@@ -725,9 +710,10 @@ def convert(package_dir, out_dir):
     pt_temp, manifest_temp = pt_path + ".partial", manifest_path + ".partial"
     try:
         traced.save(pt_temp)
-        strip_debug_records(pt_temp)
+        exporter = _load_exporter()
+        exporter.strip_debug_records(pt_temp)
         check(module, traced, torch.jit.load(pt_temp))
-        digest = sha256_file(pt_temp)
+        digest = exporter.sha256_file(pt_temp)
         with open(manifest_temp, "w", encoding="utf-8") as f:
             f.write(MANIFEST.format(version=VERSION, sha256=digest, window=WINDOW, frames=FRAMES))
         os.replace(pt_temp, pt_path)

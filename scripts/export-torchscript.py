@@ -17,8 +17,10 @@ import importlib.util
 import math
 import os
 import re
+import struct
 import sys
 import warnings
+import zipfile
 
 # torch is imported lazily (in main) so that importing this file for its
 # manifest helpers stays cheap.
@@ -51,6 +53,29 @@ def sha256_file(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def strip_debug_records(path):
+    """Rewrite a TorchScript archive without its *.debug_pkl records.
+
+    Those hold source ranges for error messages, including the absolute paths
+    of the exporting script and of torch's own modules, so they would make the
+    bytes (and the sha256 in the manifests) depend on where the checkout and
+    torch live. libtorch loads archives without them. Records stay uncompressed
+    and 64-byte aligned, as torch writes them.
+    """
+    with zipfile.ZipFile(path) as src:
+        records = [(info.filename, src.read(info)) for info in src.infolist()
+                   if not info.filename.endswith(".debug_pkl")]
+    with open(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as dst:
+        for name, data in records:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            # Pad the local header's extra field (id "FB", as torch does) so
+            # that the record's data starts on a 64-byte boundary.
+            header_end = f.tell() + 30 + len(name.encode())
+            pad = -(header_end + 4) % 64
+            info.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
+            dst.writestr(info, data)
 
 
 def _toml_string(s):

@@ -26,10 +26,8 @@ import importlib.util
 import json
 import math
 import os
-import struct
 import sys
 import wave
-import zipfile
 
 # TorchScript writes a module's constants (Conv2d's kernel_size, stride, ...) in
 # set order, which depends on Python's per-process string hashing: without a
@@ -158,29 +156,6 @@ def model_specs():
     ]
 
 
-def strip_debug_info(path):
-    """Rewrite a TorchScript archive without its *.debug_pkl records.
-
-    Those hold source ranges for error messages, including the absolute paths
-    of this script and of torch's own modules, so they would make the bytes
-    (and the sha256 in the manifests) depend on where the checkout and torch
-    live. libtorch loads archives without them. Records stay uncompressed and
-    64-byte aligned, as torch writes them.
-    """
-    with zipfile.ZipFile(path) as src:
-        records = [(info.filename, src.read(info)) for info in src.infolist()
-                   if not info.filename.endswith(".debug_pkl")]
-    with open(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as dst:
-        for name, data in records:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            # Pad the local header's extra field (id "FB", as torch does) so
-            # that the record's data starts on a 64-byte boundary.
-            header_end = f.tell() + 30 + len(name.encode())
-            pad = -(header_end + 4) % 64
-            info.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
-            dst.writestr(info, data)
-
-
 def write_f32(path, array):
     np.ascontiguousarray(array, dtype="<f4").tofile(path)
 
@@ -191,7 +166,7 @@ def make_models(models_dir, ref_dir, rng, reference):
         scripted = torch.jit.script(model)
         pt_path = os.path.join(models_dir, doc["file"])
         scripted.save(pt_path)
-        strip_debug_info(pt_path)
+        exporter.strip_debug_records(pt_path)
 
         doc["sha256"] = exporter.sha256_file(pt_path)
         errors = exporter.check_manifest(doc)
