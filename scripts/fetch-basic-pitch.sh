@@ -38,16 +38,22 @@ fi
 command -v npm >/dev/null 2>&1 \
   || die "npm not found; install Node.js and npm (Debian: apt-get install nodejs npm)"
 
-# npm ci would fail too, but after a long retry loop and with a vaguer message.
+# A registry that does not answer ping (some mirrors do not implement it) may still serve
+# packages: the install is tried anyway, with short retries, and its failure names the cause.
+registry="$(npm config get registry 2>/dev/null || echo '?')"
+retries=()
+why=""
 if ! npm ping --fetch-retries=0 --fetch-timeout=20000 >/dev/null 2>&1; then
-  die "the npm registry ($(npm config get registry 2>/dev/null || echo '?')) is unreachable; check the network or npm's registry setting"
+  echo "fetch-basic-pitch: npm ping to $registry failed; trying the install anyway" >&2
+  retries=(--fetch-retries=1 --fetch-retry-mintimeout=1000 --fetch-retry-maxtimeout=2000)
+  why=": the npm registry ($registry) is unreachable; check the network or npm's registry setting"
 fi
 
 mkdir -p "$dir"
 cp "$src/package.json" "$src/package-lock.json" "$dir/"
 rm -f "$stamp"
-(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund >&2) \
-  || die "npm ci failed in $dir"
+(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund "${retries[@]}" >&2) \
+  || die "npm ci failed in $dir$why"
 [ -f "$pkg/model/model.json" ] || die "npm ci finished but $pkg/model/model.json is missing"
 echo "$lock_sum" >"$stamp"
 
