@@ -43,6 +43,10 @@ std::string StoreUrl(const GlobalOptions& global);
 // A number that is also an existing file's name is taken as the file.
 Result<int64_t> ResolveTrack(store::Store& store, const std::string& arg);
 
+// Everything stored about the track `arg` names (as ResolveTrack takes it); NotFound when the
+// store has no such track.
+Result<store::TrackDetails> LoadTrack(store::Store& store, const std::string& arg);
+
 // Prints a failed status and returns its exit code: 2 when the input was at fault, else 1.
 int FailWith(const Status& status);
 

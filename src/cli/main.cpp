@@ -39,6 +39,15 @@ Result<int64_t> ResolveTrack(store::Store& store, const std::string& arg) {
   return **found;
 }
 
+Result<store::TrackDetails> LoadTrack(store::Store& store, const std::string& arg) {
+  auto id = ResolveTrack(store, arg);
+  if (!id.ok()) return id.status();
+  auto details = store.GetTrack(*id);
+  if (!details.ok()) return details.status();
+  if (!*details) return NotFound(fmt::format("no track with id {}", *id));
+  return std::move(**details);
+}
+
 int FailWith(const Status& status) {
   const bool input =
       status.code() == StatusCode::kInvalidArgument || status.code() == StatusCode::kNotFound;

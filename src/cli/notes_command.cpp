@@ -3,8 +3,6 @@
 #include <cstdio>
 #include <memory>
 
-#include <fmt/format.h>
-
 #include "commands.h"
 #include "timbre/audio/midi_file.h"
 #include "timbre/models/registry.h"
@@ -23,12 +21,9 @@ struct NotesArgs {
 int RunNotes(const NotesArgs& args, const GlobalOptions& global) {
   auto store = store::OpenStore(StoreUrl(global));
   if (!store.ok()) return Fail(store.status().message(), 2);
-  auto id = ResolveTrack(**store, args.track);
-  if (!id.ok()) return Fail(id.status().message(), 2);
-  auto details = (*store)->GetTrack(*id);
-  if (!details.ok()) return Fail(details.status().message());
-  if (!*details) return Fail(fmt::format("no track with id {}", *id), 2);
-  const store::TrackDetails& d = **details;
+  auto details = LoadTrack(**store, args.track);
+  if (!details.ok()) return FailWith(details.status());
+  const store::TrackDetails& d = *details;
   auto found = store::NotesOf(d, models::DefaultModelsDir());
   if (!found.ok()) return Fail(found.status().message(), 1);
   const std::vector<store::TimedNote>& notes = found->notes;

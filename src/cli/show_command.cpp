@@ -6,8 +6,6 @@
 #include <filesystem>
 #include <memory>
 
-#include <fmt/format.h>
-
 #include "commands.h"
 #include "timbre/core/paths.h"
 #include "timbre/store/store.h"
@@ -68,15 +66,12 @@ void PrintHuman(const store::TrackDetails& d) {
 int RunShow(const ShowArgs& args, const GlobalOptions& global) {
   auto store = store::OpenStore(StoreUrl(global));
   if (!store.ok()) return Fail(store.status().message(), 2);
-  auto id = ResolveTrack(**store, args.track);
-  if (!id.ok()) return Fail(id.status().message(), 2);
-  auto details = (*store)->GetTrack(*id);
-  if (!details.ok()) return Fail(details.status().message());
-  if (!*details) return Fail(fmt::format("no track with id {}", *id), 2);
+  auto details = LoadTrack(**store, args.track);
+  if (!details.ok()) return FailWith(details.status());
   if (args.json) {
-    std::printf("%s\n", Dump(store::TrackJson(**details), 2).c_str());
+    std::printf("%s\n", Dump(store::TrackJson(*details), 2).c_str());
   } else {
-    PrintHuman(**details);
+    PrintHuman(*details);
   }
   return 0;
 }
