@@ -2,7 +2,8 @@
 // decoding the same file. Decodes once into memory for the analysis timings, then prints
 // the median of RUNS runs of: decode only, libebur128 integrated loudness, + loudness range,
 // + sample peak, + exhaustive true peak (libebur128 over every sample), and timbre's
-// LoudnessMeter (all of the above, true peak only where it can change the answer).
+// LoudnessMeter (all of the above, the same measurement) with true peak on every sample and
+// only where it can change the answer.
 #include <ebur128.h>
 
 #include <algorithm>
@@ -89,6 +90,15 @@ int main(int argc, char** argv) {
                      [&] {
                        RunLibebur128(audio, rate, channels,
                                      EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK);
+                     })},
+      {"timbre LoudnessMeter, every sample",
+       MedianSeconds(runs,
+                     [&] {
+                       timbre::dsp::LoudnessOptions options;
+                       options.exhaustive_true_peak = true;
+                       auto m = timbre::dsp::LoudnessMeter::Create(rate, channels, options);
+                       (*m)->Add(audio.data(), audio.size() / channels);
+                       (*m)->Finish();
                      })},
       {"timbre LoudnessMeter (all of it)",
        MedianSeconds(runs,

@@ -1,38 +1,36 @@
 #include "timbre/dsp/loudness.h"
 
-#include <ebur128.h>
-
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
 
+#include "timbre/dsp/k_weighting.h"
+#include "timbre/dsp/true_peak.h"
+
 namespace timbre::dsp {
 namespace {
 
-struct StateDeleter {
-  void operator()(ebur128_state* s) const { ebur128_destroy(&s); }
-};
-using StatePtr = std::unique_ptr<ebur128_state, StateDeleter>;
-
-// Bounds of libebur128 1.2's true-peak interpolator (49-tap Hann-windowed sinc): the
-// largest L1 norm of one polyphase branch, and how many earlier input samples one output
-// depends on. Derived from the filter's definition; the tests check the optimised result
-// against libebur128's exhaustive computation, which would catch a wrong bound.
-struct InterpolatorBound {
-  double gain;  // 0 = no interpolation (192 kHz and up): true peak is the sample peak
-  size_t history;
-};
-InterpolatorBound BoundFor(int sample_rate) {
-  // A small margin covers the float32 rounding inside libebur128.
-  if (sample_rate < 96000) return {1.8641815719705122 * (1 + 1e-5), 11};
-  if (sample_rate < 192000) return {2.306831424296323 * (1 + 1e-5), 23};
-  return {0.0, 0};
-}
-
 double BlockLufs(double energy) { return 10.0 * std::log10(energy) - 0.691; }
 double BinCenterEnergy(int bin) { return std::pow(10.0, (bin / 10.0 - 69.95 + 0.691) / 10.0); }
+
+// The largest |sample|, in eight independent running maxima so the loop vectorises.
+float PeakMagnitude(const float* data, size_t n) {
+  float lanes[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (size_t k = 0; k < 8; ++k) {
+      const float m = std::fabs(data[i + k]);
+      lanes[k] = m > lanes[k] ? m : lanes[k];  // a NaN sample never wins
+    }
+  }
+  float peak = 0.0f;
+  for (; i < n; ++i) peak = std::max(peak, std::fabs(data[i]));
+  for (float l : lanes) peak = std::max(peak, l);
+  return peak;
+}
 
 }  // namespace
 
@@ -52,6 +50,17 @@ uint64_t LoudnessHistogram::blocks() const {
   return n;
 }
 
+// The first bin a gate at `gate_energy` keeps, as libebur128's histogram mode decides it:
+// the bin holding the gate, unless the gate lies above that bin's centre.
+int LoudnessHistogram::FirstBinAbove(double gate_energy) {
+  const double lowest_edge = std::pow(10.0, (-70.0 + 0.691) / 10.0);
+  if (gate_energy < lowest_edge) return 0;
+  const double gate_lufs = BlockLufs(gate_energy);
+  int start = std::clamp(static_cast<int>(std::floor((gate_lufs + 70.0) * 10.0)), 0, kBins - 1);
+  if (gate_energy > BinCenterEnergy(start)) ++start;
+  return start;
+}
+
 std::optional<double> LoudnessHistogram::IntegratedLufs() const {
   double energy = 0.0;
   uint64_t n = 0;
@@ -60,15 +69,7 @@ std::optional<double> LoudnessHistogram::IntegratedLufs() const {
     n += counts_[i];
   }
   if (n == 0) return std::nullopt;
-  const double relative_gate = 0.1 * energy / static_cast<double>(n);  // -10 LU
-  // libebur128's gate: the first bin whose centre is not below the relative gate.
-  const double lowest_edge = std::pow(10.0, (-70.0 + 0.691) / 10.0);
-  int start = 0;
-  if (relative_gate >= lowest_edge) {
-    const double gate_lufs = BlockLufs(relative_gate);
-    start = std::clamp(static_cast<int>(std::floor((gate_lufs + 70.0) * 10.0)), 0, kBins - 1);
-    if (relative_gate > BinCenterEnergy(start)) ++start;
-  }
+  const int start = FirstBinAbove(0.1 * energy / static_cast<double>(n));  // -10 LU
   energy = 0.0;
   n = 0;
   for (int i = start; i < kBins; ++i) {
@@ -77,6 +78,30 @@ std::optional<double> LoudnessHistogram::IntegratedLufs() const {
   }
   if (n == 0 || energy <= 0.0) return std::nullopt;
   return BlockLufs(energy / static_cast<double>(n));
+}
+
+double LoudnessHistogram::RangeLu() const {
+  double energy = 0.0;
+  uint64_t n = 0;
+  for (int i = 0; i < kBins; ++i) {
+    energy += counts_[i] * BinCenterEnergy(i);
+    n += counts_[i];
+  }
+  if (n == 0) return 0.0;
+  const int start = FirstBinAbove(0.01 * energy / static_cast<double>(n));  // -20 LU
+  uint64_t kept = 0;
+  for (int i = start; i < kBins; ++i) kept += counts_[i];
+  if (kept == 0) return 0.0;
+  // The 10th and 95th percentiles, as the bins' centres, rounded to the nearest block.
+  const auto low_rank = static_cast<uint64_t>(static_cast<double>(kept - 1) * 0.1 + 0.5);
+  const auto high_rank = static_cast<uint64_t>(static_cast<double>(kept - 1) * 0.95 + 0.5);
+  uint64_t seen = 0;
+  int i = start;
+  while (seen <= low_rank) seen += counts_[i++];
+  const double low = BinCenterEnergy(i - 1);
+  while (seen <= high_rank) seen += counts_[i++];
+  const double high = BinCenterEnergy(i - 1);
+  return BlockLufs(high) - BlockLufs(low);
 }
 
 std::string LoudnessHistogram::Encode() const {
@@ -111,38 +136,51 @@ Result<LoudnessHistogram> LoudnessHistogram::Decode(std::string_view text) {
 }
 
 struct LoudnessMeter::Impl {
+  Impl(int sample_rate, int channels, LoudnessOptions opts)
+      : channels(channels), options(opts), filter(sample_rate, channels) {}
+
   int channels = 0;
   LoudnessOptions options;
-  StatePtr main;               // integrated, range, sample peak, histogram
-  StatePtr peak;               // true peak, fed only the chunks that need it
-  size_t chunk_frames;         // libebur128's 100 ms step, so each full chunk closes one block
-  std::vector<float> pending;  // audio waiting to fill a chunk
+  KWeighting filter;
+  std::optional<TruePeakInterpolator> interpolator;  // none when the rate needs none
+  size_t chunk_frames = 0;                           // 100 ms: blocks start every chunk
+  std::vector<float> pending;                        // audio waiting to fill a chunk
   std::vector<float> previous_tail;  // last `history` frames before the current chunk
+  // Weighted energy of the last 30 chunks, newest at chunks_seen % 30: a 400 ms block is the
+  // last 4, a 3 s short-term window (for the loudness range) all 30.
+  std::array<double, 30> chunk_energy{};
   long long chunks_seen = 0;
-  long long last_peak_chunk = -2;  // index of the last chunk fed to `peak`
+  long long last_peak_chunk = -2;  // index of the last chunk fed to the interpolator
   long long peak_chunks = 0;
   double sample_peak = 0.0;
   double true_peak = 0.0;
-  InterpolatorBound bound{};
-  LoudnessHistogram histogram;
+  LoudnessHistogram histogram;   // 400 ms blocks
+  LoudnessHistogram short_term;  // 3 s windows, one a second from 3 s on
+
+  double WindowEnergy(int chunks) const {
+    double sum = 0.0;
+    for (int k = chunks - 1; k >= 0; --k) sum += chunk_energy[(chunks_seen - 1 - k) % 30];
+    return sum / static_cast<double>(chunk_frames * static_cast<size_t>(chunks));
+  }
 
   void ProcessChunk(const float* data, size_t frames) {
-    ebur128_add_frames_float(main.get(), data, frames);
-    double chunk_peak = 0.0;
-    for (int c = 0; c < channels; ++c) {
-      double p = 0.0;
-      ebur128_prev_sample_peak(main.get(), static_cast<unsigned>(c), &p);
-      chunk_peak = std::max(chunk_peak, p);
-    }
-    sample_peak = std::max(sample_peak, chunk_peak);
+    const size_t ch = static_cast<size_t>(channels);
+    const float chunk_peak = PeakMagnitude(data, frames * ch);
+    sample_peak = std::max(sample_peak, static_cast<double>(chunk_peak));
+    chunk_energy[chunks_seen % 30] = filter.FilterEnergy(data, frames);
     ++chunks_seen;
+    // Only whole chunks close blocks (a partial last chunk is filtered, as libebur128 does,
+    // but measures nothing).
     if (frames == chunk_frames && chunks_seen >= 4) {
-      double lufs = 0.0;
-      if (ebur128_loudness_momentary(main.get(), &lufs) == EBUR128_SUCCESS) {
-        histogram.AddBlock(lufs);
-      }
+      const double energy = WindowEnergy(4);
+      if (energy > 0.0) histogram.AddBlock(BlockLufs(energy));
     }
-    if (peak) ProcessTruePeak(data, frames, chunk_peak);
+    if (frames == chunk_frames && options.loudness_range && chunks_seen >= 30 &&
+        chunks_seen % 10 == 0) {
+      const double energy = WindowEnergy(30);
+      if (energy > 0.0) short_term.AddBlock(BlockLufs(energy));
+    }
+    if (interpolator) ProcessTruePeak(data, frames, chunk_peak);
     SaveTail(data, frames);
   }
 
@@ -152,30 +190,28 @@ struct LoudnessMeter::Impl {
       window_peak = std::max(window_peak, static_cast<double>(std::fabs(s)));
     const double known = std::max(sample_peak, true_peak);
     const long long index = chunks_seen - 1;
-    if (!options.exhaustive_true_peak && window_peak * bound.gain <= known) return;
-    if (last_peak_chunk != index - 1 && !previous_tail.empty()) {
-      // Warm the interpolator's delay line with the real samples before this chunk; the
-      // outputs of this call are discarded.
-      ebur128_add_frames_float(peak.get(), previous_tail.data(),
+    // A margin over the bound covers the rounding of outputs to float.
+    if (!options.exhaustive_true_peak && window_peak * interpolator->gain() * (1 + 1e-5) <= known) {
+      return;
+    }
+    if (last_peak_chunk != index - 1) {
+      // Resume after skipped chunks from the real samples before this one.
+      interpolator->SetHistory(previous_tail.data(),
                                previous_tail.size() / static_cast<size_t>(channels));
     }
-    ebur128_add_frames_float(peak.get(), data, frames);
-    for (int c = 0; c < channels; ++c) {
-      double p = 0.0;
-      ebur128_prev_true_peak(peak.get(), static_cast<unsigned>(c), &p);
-      true_peak = std::max(true_peak, p);
-    }
+    true_peak = std::max(true_peak, interpolator->Process(data, frames));
     last_peak_chunk = index;
     ++peak_chunks;
   }
 
   void SaveTail(const float* data, size_t frames) {
-    const size_t keep = std::min(frames, bound.history);
+    const size_t history = interpolator ? interpolator->history() : 0;
+    const size_t keep = std::min(frames, history);
     const size_t ch = static_cast<size_t>(channels);
     previous_tail.insert(previous_tail.end(), data + (frames - keep) * ch, data + frames * ch);
-    if (previous_tail.size() > bound.history * ch) {
+    if (previous_tail.size() > history * ch) {
       previous_tail.erase(previous_tail.begin(),
-                          previous_tail.end() - static_cast<ptrdiff_t>(bound.history * ch));
+                          previous_tail.end() - static_cast<ptrdiff_t>(history * ch));
     }
   }
 };
@@ -191,28 +227,11 @@ Result<std::unique_ptr<LoudnessMeter>> LoudnessMeter::Create(int sample_rate, in
   if (channels < 1 || channels > 64) {
     return InvalidArgument(fmt::format("{} channels is out of range", channels));
   }
-  auto impl = std::make_unique<Impl>();
-  impl->channels = channels;
-  impl->options = options;
-  // Integrated loudness comes from our own block histogram (the same blocks, bins and gates
-  // as libebur128's histogram mode), so the state is not asked to gate every block twice.
-  int mode = EBUR128_MODE_M | EBUR128_MODE_SAMPLE_PEAK | EBUR128_MODE_HISTOGRAM;
-  if (options.loudness_range) mode |= EBUR128_MODE_LRA;
-  impl->main.reset(
-      ebur128_init(static_cast<unsigned>(channels), static_cast<unsigned long>(sample_rate), mode));
-  if (!impl->main) return Internal("libebur128 could not create a state");
-  impl->bound = BoundFor(sample_rate);
-  if (options.true_peak && impl->bound.gain > 0.0) {
-    impl->peak.reset(ebur128_init(static_cast<unsigned>(channels),
-                                  static_cast<unsigned long>(sample_rate), EBUR128_MODE_TRUE_PEAK));
-    if (!impl->peak) return Internal("libebur128 could not create a true-peak state");
-    // This state only measures true peak, which libebur128 computes on every channel; with
-    // the channels marked unused it skips their K-weighting filter, half of its other cost.
-    for (int c = 0; c < channels; ++c) {
-      ebur128_set_channel(impl->peak.get(), static_cast<unsigned>(c), EBUR128_UNUSED);
-    }
+  auto impl = std::make_unique<Impl>(sample_rate, channels, options);
+  if (options.true_peak) {
+    TruePeakInterpolator interpolator(sample_rate, channels);
+    if (interpolator.factor() > 1) impl->interpolator.emplace(std::move(interpolator));
   }
-  // libebur128 weights channels by their position; mono and stereo map as it defaults.
   impl->chunk_frames = static_cast<size_t>((sample_rate + 5) / 10);
   impl->pending.reserve(impl->chunk_frames * static_cast<size_t>(channels));
   return std::unique_ptr<LoudnessMeter>(new LoudnessMeter(std::move(impl)));
@@ -247,12 +266,8 @@ LoudnessResult LoudnessMeter::Finish() {
     m.pending.clear();
   }
   LoudnessResult r;
-  double value = 0.0;
   r.integrated_lufs = m.histogram.IntegratedLufs();
-  if (m.options.loudness_range && r.integrated_lufs &&
-      ebur128_loudness_range(m.main.get(), &value) == EBUR128_SUCCESS && std::isfinite(value)) {
-    r.loudness_range_lu = value;
-  }
+  if (m.options.loudness_range && r.integrated_lufs) r.loudness_range_lu = m.short_term.RangeLu();
   r.sample_peak = m.sample_peak;
   r.true_peak = std::max(m.sample_peak, m.true_peak);
   r.true_peak_fraction =

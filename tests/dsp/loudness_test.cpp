@@ -9,6 +9,7 @@
 
 #include "test_support.h"
 #include "timbre/audio/decode.h"
+#include "timbre/dsp/true_peak.h"
 
 namespace timbre::dsp {
 namespace {
@@ -118,6 +119,97 @@ TEST(LoudnessTest, AlbumOfTwoTracksEqualsTheirConcatenation) {
   EXPECT_NEAR(*a.histogram.IntegratedLufs(), *whole.integrated_lufs, 0.1);
 }
 
+// libebur128 over the whole signal in histogram mode: the measurement timbre's meter
+// reproduces (its own K-weighting, blocks, windows and gates).
+struct Reference {
+  double integrated = 0.0;
+  double range = 0.0;
+  double sample_peak = 0.0;
+};
+Reference ReferenceOf(const std::vector<float>& audio, int rate, int channels) {
+  ebur128_state* st = ebur128_init(
+      channels, rate,
+      EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_SAMPLE_PEAK | EBUR128_MODE_HISTOGRAM);
+  // In 100 ms pieces and a ragged end, as a decoder delivers them.
+  const size_t frames = audio.size() / channels;
+  const size_t step = static_cast<size_t>((rate + 5) / 10) * 3 + 17;
+  for (size_t i = 0; i < frames; i += step) {
+    ebur128_add_frames_float(st, audio.data() + i * channels, std::min(step, frames - i));
+  }
+  Reference r;
+  ebur128_loudness_global(st, &r.integrated);
+  ebur128_loudness_range(st, &r.range);
+  for (int c = 0; c < channels; ++c) {
+    double p = 0.0;
+    ebur128_sample_peak(st, c, &p);
+    r.sample_peak = std::max(r.sample_peak, p);
+  }
+  ebur128_destroy(&st);
+  return r;
+}
+
+// Noise under an envelope that swings over 30 dB, different on every channel.
+std::vector<float> SwingingNoise(double seconds, int rate, int channels, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0.0f, 1.0f);
+  const size_t n = static_cast<size_t>(seconds * rate);
+  std::vector<float> out(n * channels);
+  for (size_t i = 0; i < n; ++i) {
+    for (int c = 0; c < channels; ++c) {
+      const double t = static_cast<double>(i) / rate;
+      const double envelope = 0.01 + 0.3 * std::pow(std::sin(t * (0.4 + 0.1 * c)), 2);
+      out[i * channels + c] = static_cast<float>(envelope * noise(rng));
+    }
+  }
+  return out;
+}
+
+TEST(LoudnessTest, EqualsLibebur128) {
+  struct Case {
+    const char* name;
+    int rate;
+    int channels;
+    double seconds;
+  };
+  for (const Case& c : std::vector<Case>{{"mono 44.1 kHz", 44100, 1, 40},
+                                         {"stereo 44.1 kHz", 44100, 2, 40},
+                                         {"stereo 48 kHz", 48000, 2, 25},
+                                         {"3 channels 22.05 kHz", 22050, 3, 25},
+                                         {"quad 48 kHz", 48000, 4, 12},
+                                         {"5.0 96 kHz", 96000, 5, 8},
+                                         {"5.1 48 kHz (LFE not counted)", 48000, 6, 12},
+                                         {"8 channels 44.1 kHz", 44100, 8, 6},
+                                         {"stereo 192 kHz", 192000, 2, 5},
+                                         {"1.5 s, under one short-term window", 44100, 2, 1.5}}) {
+    const auto audio = SwingingNoise(c.seconds, c.rate, c.channels, 5);
+    const LoudnessResult r = Measure(audio, c.rate, c.channels, {}, 777);
+    const Reference ref = ReferenceOf(audio, c.rate, c.channels);
+    ASSERT_TRUE(r.integrated_lufs.has_value()) << c.name;
+    EXPECT_NEAR(*r.integrated_lufs, ref.integrated, 1e-9) << c.name;
+    ASSERT_TRUE(r.loudness_range_lu.has_value()) << c.name;
+    EXPECT_NEAR(*r.loudness_range_lu, ref.range, 1e-9) << c.name;
+    EXPECT_EQ(r.sample_peak, ref.sample_peak) << c.name;
+    EXPECT_DOUBLE_EQ(r.true_peak,
+                     std::max(ReferenceTruePeak(audio, c.rate, c.channels), ref.sample_peak))
+        << c.name;
+  }
+  // The cases measure something: a range of several LU where the level swings.
+  const auto swing = SwingingNoise(40, 44100, 2, 5);
+  EXPECT_GT(*Measure(swing, 44100, 2).loudness_range_lu, 3.0);
+}
+
+TEST(LoudnessTest, SilenceAfterMusicStaysFinite) {
+  // The filter's state decays through subnormal numbers over a long silence.
+  std::vector<float> audio = Sine(60, 0.8, 2, 44100, 2);
+  audio.resize(audio.size() + 44100 * 2 * 60, 0.0f);
+  audio.push_back(1e-38f);  // a subnormal-sized sample at the very end
+  audio.push_back(-1e-38f);
+  const LoudnessResult r = Measure(audio, 44100, 2);
+  ASSERT_TRUE(r.integrated_lufs.has_value());
+  EXPECT_TRUE(std::isfinite(*r.integrated_lufs));
+  EXPECT_NEAR(*r.integrated_lufs, ReferenceOf(audio, 44100, 2).integrated, 1e-9);
+}
+
 TEST(LoudnessTest, HistogramRoundTripsAndRejectsGarbage) {
   LoudnessHistogram h;
   h.AddBlock(-23.04);
@@ -180,6 +272,26 @@ TEST(TruePeakTest, EqualsExhaustiveLibebur128) {
   // short filter adds a little ripple on top of the ideal 3.01 dB).
   const LoudnessResult q = Measure(cases[0].audio, 44100, 2);
   EXPECT_NEAR(20 * std::log10(q.true_peak / q.sample_peak), 3.01, 0.2);
+}
+
+TEST(TruePeakTest, InterpolatorBoundsFollowTheRate) {
+  // libebur128's 49-tap upsampler: 4 branches below 96 kHz, 2 below 192 kHz, none above.
+  const TruePeakInterpolator at44(44100, 2), at96(96000, 2), at192(192000, 2);
+  EXPECT_EQ(at44.factor(), 4);
+  EXPECT_EQ(at44.history(), 11u);
+  EXPECT_NEAR(at44.gain(), 1.8641815719705122, 1e-12);
+  EXPECT_EQ(at96.factor(), 2);
+  EXPECT_EQ(at96.history(), 23u);
+  EXPECT_NEAR(at96.gain(), 2.306831424296323, 1e-12);
+  EXPECT_EQ(at192.factor(), 1);
+  // A resumed delay line gives what running the audio through would have.
+  const auto audio = Sine(11025, 0.5, 0.2, 44100, 2, kPi / 4);
+  const size_t frames = audio.size() / 2, half = frames / 2;
+  TruePeakInterpolator through(44100, 2), resumed(44100, 2);
+  through.Process(audio.data(), half);
+  resumed.SetHistory(audio.data(), half);
+  EXPECT_EQ(through.Process(audio.data() + half * 2, frames - half),
+            resumed.Process(audio.data() + half * 2, frames - half));
 }
 
 TEST(TruePeakTest, EqualsExhaustiveOnDecodedMusic) {

@@ -1,12 +1,18 @@
-// EBU R 128 loudness through libebur128: integrated loudness, loudness range, sample and
-// true peak, and the block-loudness histogram that lets album loudness be computed later
-// from stored per-track data, exactly as libebur128 would over the whole album.
+// EBU R 128 loudness: integrated loudness, loudness range, sample and true peak, and the
+// block-loudness histogram that lets album loudness be computed later from stored per-track
+// data, exactly as over the whole album.
 //
-// True peak is libebur128's 4x (2x at 96 kHz and up) polyphase interpolation, but it is
-// only run on the chunks whose samples could raise the answer: an interpolated value is at
-// most G times the largest input sample in the filter's window, G being the largest L1 norm
-// of one phase of libebur128's filter. A chunk whose window peak times G stays under the
-// true peak already known is skipped. The result equals the full computation.
+// The measurement is libebur128's (its K-weighting, 400 ms blocks every 100 ms, 3 s
+// short-term windows every second, histogram-mode gating and percentiles, true-peak
+// upsampler; see k_weighting.h and true_peak.h), and the tests hold it equal to libebur128
+// on the same audio. Energies are kept per 100 ms chunk, so each sample is filtered and
+// squared once instead of once per block and window that covers it.
+//
+// True peak is only computed on the chunks whose samples could raise the answer: an
+// upsampled value is at most G times the largest input sample in the filter's window, G
+// being the largest L1 norm of one branch of the upsampler. A chunk whose window peak times
+// G stays under the true peak already known is skipped. The result equals the full
+// computation.
 #pragma once
 
 #include <cstddef>
@@ -37,12 +43,18 @@ class LoudnessHistogram {
   // Gated integrated loudness (absolute gate -70 LUFS, relative gate -10 LU) over the
   // blocks counted; nullopt when no block passes the gates (silence, under 400 ms).
   std::optional<double> IntegratedLufs() const;
+  // EBU Tech 3342 loudness range over the blocks counted (meant for 3 s short-term
+  // windows): relative gate -20 LU, then the 95th minus the 10th percentile, read off the
+  // bins as libebur128's histogram mode does; 0 when no block passes the gates.
+  double RangeLu() const;
 
   // Compact text form "bin:count,bin:count" of the non-empty bins, for storage.
   std::string Encode() const;
   static Result<LoudnessHistogram> Decode(std::string_view text);
 
  private:
+  static int FirstBinAbove(double gate_energy);
+
   std::vector<uint32_t> counts_;
 };
 
@@ -63,7 +75,7 @@ struct LoudnessResult {
   LoudnessHistogram histogram;
 };
 
-// Streams interleaved float audio through libebur128. Not thread-safe; one per track.
+// Streams interleaved float audio (full scale 1.0). Not thread-safe; one per track.
 class LoudnessMeter {
  public:
   static Result<std::unique_ptr<LoudnessMeter>> Create(int sample_rate, int channels,
