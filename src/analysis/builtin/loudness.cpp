@@ -53,7 +53,8 @@ class LoudnessAnalyzer : public BuiltinAnalyzer {
     info_.name = "loudness";
     info_.version = 1;
     info_.description =
-        "EBU R 128 loudness (libebur128): integrated, range, sample and true peak; "
+        "EBU R 128 loudness (BS.1770-4, measured as libebur128 does): integrated, range, "
+        "sample and true peak; "
         "ReplayGain 2.0 track gain (-18 LUFS reference) and peak.";
     info_.view = {0, 0};
     info_.window = "whole stream";
