@@ -35,8 +35,10 @@ float PeakMagnitude(const float* data, size_t n) {
 }  // namespace
 
 void LoudnessHistogram::AddBlock(double block_lufs) {
-  if (!(block_lufs >= -70.0)) return;  // under the absolute gate, or -inf / NaN
-  const int bin = std::min(kBins - 1, static_cast<int>(std::floor((block_lufs + 70.0) * 10.0)));
+  // Under the absolute gate, or not a number at all (NaN, and the infinities a filter run
+  // past its range can give), counts for nothing.
+  if (!(block_lufs >= -70.0) || !std::isfinite(block_lufs)) return;
+  const double bin = std::min<double>(kBins - 1, std::floor((block_lufs + 70.0) * 10.0));
   ++counts_[static_cast<size_t>(bin)];
 }
 
@@ -137,9 +139,13 @@ Result<LoudnessHistogram> LoudnessHistogram::Decode(std::string_view text) {
 
 struct LoudnessMeter::Impl {
   Impl(int sample_rate, int channels, LoudnessOptions opts)
-      : channels(channels), options(opts), filter(sample_rate, channels) {}
+      : channels(channels),
+        weighted(sample_rate >= kMinLoudnessRate),
+        options(opts),
+        filter(sample_rate, channels) {}
 
   int channels = 0;
+  bool weighted;
   LoudnessOptions options;
   KWeighting filter;
   std::optional<TruePeakInterpolator> interpolator;  // none when the rate needs none
@@ -167,8 +173,11 @@ struct LoudnessMeter::Impl {
     const size_t ch = static_cast<size_t>(channels);
     const float chunk_peak = PeakMagnitude(data, frames * ch);
     sample_peak = std::max(sample_peak, static_cast<double>(chunk_peak));
-    chunk_energy[chunks_seen % 30] = filter.FilterEnergy(data, frames);
     ++chunks_seen;
+    if (interpolator) ProcessTruePeak(data, frames, chunk_peak);
+    SaveTail(data, frames);
+    if (!weighted) return;
+    chunk_energy[(chunks_seen - 1) % 30] = filter.FilterEnergy(data, frames);
     // Only whole chunks close blocks (a partial last chunk is filtered, as libebur128 does,
     // but measures nothing).
     if (frames == chunk_frames && chunks_seen >= 4) {
@@ -180,8 +189,6 @@ struct LoudnessMeter::Impl {
       const double energy = WindowEnergy(30);
       if (energy > 0.0) short_term.AddBlock(BlockLufs(energy));
     }
-    if (interpolator) ProcessTruePeak(data, frames, chunk_peak);
-    SaveTail(data, frames);
   }
 
   void ProcessTruePeak(const float* data, size_t frames, double chunk_peak) {
@@ -266,6 +273,7 @@ LoudnessResult LoudnessMeter::Finish() {
     m.pending.clear();
   }
   LoudnessResult r;
+  r.weighted = m.weighted;
   r.integrated_lufs = m.histogram.IntegratedLufs();
   if (m.options.loudness_range && r.integrated_lufs) r.loudness_range_lu = m.short_term.RangeLu();
   r.sample_peak = m.sample_peak;

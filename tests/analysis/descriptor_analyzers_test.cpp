@@ -131,6 +131,17 @@ TEST_F(DescriptorAnalyzersTest, SingleClick) {
   EXPECT_GT(Of(t, "spectral").numbers.at("silence_ratio"), 0.8);
 }
 
+TEST_F(DescriptorAnalyzersTest, VeryLowSampleRateHasPeaksButNoLoudness) {
+  // 2 kHz audio: BS.1770's weighting is not defined under 3.4 kHz. The track is still
+  // analysed, loudness says why it has no value, and every number stays finite.
+  const auto t = Analyse("aevalsrc=0.5*sin(2*PI*220*t):s=2000:d=5", "low.wav", "-c:a pcm_s16le");
+  const Output& l = Of(t, "loudness");
+  EXPECT_FALSE(l.numbers.count("integrated"));
+  EXPECT_NEAR(l.numbers.at("sample_peak"), 0.5, 0.01);
+  ASSERT_FALSE(l.notes.empty());
+  EXPECT_NE(l.notes.front().find("2000 Hz"), std::string::npos) << l.notes.front();
+}
+
 TEST_F(DescriptorAnalyzersTest, InvalidParameters) {
   const AnalyzerInfo& info = registry_.Find("rhythm")->info();
   auto params = ResolveParams(info, {{"min_bpm", 150}, {"max_bpm", 100}});

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -214,8 +215,10 @@ TEST(LoudnessTest, HistogramRoundTripsAndRejectsGarbage) {
   LoudnessHistogram h;
   h.AddBlock(-23.04);
   h.AddBlock(-23.01);
-  h.AddBlock(-80.0);  // under the absolute gate: not counted
-  h.AddBlock(40.0);   // beyond the top bin: counted in it
+  h.AddBlock(-80.0);                                    // under the absolute gate: not counted
+  h.AddBlock(40.0);                                     // beyond the top bin: counted in it
+  h.AddBlock(std::numeric_limits<double>::infinity());  // a filter run past its range
+  h.AddBlock(std::numeric_limits<double>::quiet_NaN());
   EXPECT_EQ(h.blocks(), 3u);
   auto back = LoudnessHistogram::Decode(h.Encode());
   ASSERT_TRUE(back.ok());
@@ -326,6 +329,20 @@ TEST(LoudnessTest, SilenceAndShortInputHaveNoLoudness) {
   const LoudnessResult empty = Measure({}, 44100, 2);
   EXPECT_FALSE(empty.integrated_lufs.has_value());
   EXPECT_EQ(empty.sample_peak, 0.0);
+}
+
+TEST(LoudnessTest, UnderTheWeightingsRangeOnlyPeaksAreMeasured) {
+  for (int rate : {16, 1000, 3000}) {
+    const auto audio = Sine(rate / 20.0, 0.5, 10, rate, 1);
+    const LoudnessResult r = Measure(audio, rate, 1);
+    EXPECT_FALSE(r.weighted) << rate;
+    EXPECT_FALSE(r.integrated_lufs.has_value()) << rate;
+    EXPECT_FALSE(r.loudness_range_lu.has_value()) << rate;
+    EXPECT_EQ(r.histogram.blocks(), 0u) << rate;
+    EXPECT_NEAR(r.sample_peak, 0.5, 1e-3) << rate;
+    EXPECT_TRUE(std::isfinite(r.true_peak)) << rate;
+  }
+  EXPECT_TRUE(Measure(Sine(440, 0.5, 2, 8000, 1), 8000, 1).weighted);
 }
 
 TEST(LoudnessTest, InvalidParametersAreRefused) {

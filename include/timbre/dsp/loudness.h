@@ -66,7 +66,12 @@ struct LoudnessOptions {
   bool exhaustive_true_peak = false;
 };
 
+// BS.1770's K-weighting boosts above a 1.68 kHz shelf, which must lie under the Nyquist
+// frequency; audio sampled slower has no defined loudness, only peaks.
+constexpr int kMinLoudnessRate = 3400;
+
 struct LoudnessResult {
+  bool weighted = true;                     // false: under kMinLoudnessRate, peaks only
   std::optional<double> integrated_lufs;    // LUFS; nullopt for silence or < 400 ms
   std::optional<double> loudness_range_lu;  // LU; nullopt when it cannot be measured
   double sample_peak = 0.0;                 // linear, 1.0 = full scale

@@ -4,6 +4,8 @@
 // be computed once the whole album is scanned.
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "builtin/builtin.h"
 #include "timbre/dsp/loudness.h"
 
@@ -14,7 +16,8 @@ double ToDb(double linear) { return 20.0 * std::log10(linear); }
 
 class LoudnessRun : public AnalyzerRun {
  public:
-  explicit LoudnessRun(std::unique_ptr<dsp::LoudnessMeter> meter) : meter_(std::move(meter)) {}
+  LoudnessRun(std::unique_ptr<dsp::LoudnessMeter> meter, int sample_rate)
+      : meter_(std::move(meter)), sample_rate_(sample_rate) {}
 
   bool Consume(const audio::AudioBlock& block) override {
     meter_->Add(block.samples, block.frames);
@@ -27,6 +30,11 @@ class LoudnessRun : public AnalyzerRun {
     if (r.integrated_lufs) {
       out.numbers["integrated"] = *r.integrated_lufs;
       out.numbers["replaygain_track_gain"] = dsp::ReplayGainDb(*r.integrated_lufs);
+    } else if (!r.weighted) {
+      out.notes.push_back(
+          fmt::format("no integrated loudness: the audio is sampled at {} Hz, and BS.1770's "
+                      "weighting needs at least {} Hz",
+                      sample_rate_, dsp::kMinLoudnessRate));
     } else {
       out.notes.push_back("no integrated loudness: the audio is silent or shorter than 400 ms");
     }
@@ -45,6 +53,7 @@ class LoudnessRun : public AnalyzerRun {
 
  private:
   std::unique_ptr<dsp::LoudnessMeter> meter_;
+  int sample_rate_;
 };
 
 class LoudnessAnalyzer : public BuiltinAnalyzer {
@@ -78,7 +87,8 @@ class LoudnessAnalyzer : public BuiltinAnalyzer {
     options.true_peak = params.at("true_peak") >= 0.5;
     auto meter = dsp::LoudnessMeter::Create(view.sample_rate, view.channels, options);
     if (!meter.ok()) return meter.status();
-    return std::unique_ptr<AnalyzerRun>(std::make_unique<LoudnessRun>(std::move(meter).value()));
+    return std::unique_ptr<AnalyzerRun>(
+        std::make_unique<LoudnessRun>(std::move(meter).value(), view.sample_rate));
   }
 };
 
