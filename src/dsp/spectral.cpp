@@ -1,9 +1,85 @@
 #include "timbre/dsp/spectral.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
 
 namespace timbre::dsp {
+
+namespace {
+
+uint32_t Bits(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+constexpr size_t kBuckets = 64;
+
+// Adds to `sum` the `take` smallest of the values in `bucket` (by Bucket()) when `smallest`,
+// else the `take` largest.
+template <typename BucketOf>
+double SumWithinBucket(const float* values, size_t n, size_t bucket, size_t take, bool smallest,
+                       BucketOf bucket_of, std::vector<float>& scratch) {
+  scratch.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (bucket_of(values[i]) == bucket) scratch.push_back(values[i]);
+  }
+  auto nth = scratch.begin() + static_cast<ptrdiff_t>(take);
+  if (smallest) {
+    std::nth_element(scratch.begin(), nth, scratch.end());
+  } else {
+    std::nth_element(scratch.begin(), nth, scratch.end(), std::greater<float>());
+  }
+  double sum = 0.0;
+  for (auto it = scratch.begin(); it != nth; ++it) sum += *it;
+  return sum;
+}
+
+}  // namespace
+
+ExtremeSums SumOfExtremes(const float* values, size_t n, size_t k, std::vector<float>& scratch) {
+  ExtremeSums out;
+  if (k == 0 || n == 0) return out;
+  uint32_t lo = UINT32_MAX, hi = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t b = Bits(values[i]);
+    lo = std::min(lo, b);
+    hi = std::max(hi, b);
+  }
+  const double per_bit = static_cast<double>(kBuckets) / (static_cast<double>(hi - lo) + 1.0);
+  const auto bucket_of = [&](float v) {
+    return std::min(kBuckets - 1, static_cast<size_t>(static_cast<double>(Bits(v) - lo) * per_bit));
+  };
+  std::array<size_t, kBuckets> count{};
+  std::array<double, kBuckets> sum{};
+  for (size_t i = 0; i < n; ++i) {
+    const size_t b = bucket_of(values[i]);
+    ++count[b];
+    sum[b] += values[i];
+  }
+  // Whole buckets from the bottom while they fit, then part of the next one; the same from
+  // the top.
+  size_t left = k, b = 0;
+  for (; count[b] < left; ++b) {
+    out.low += sum[b];
+    left -= count[b];
+  }
+  out.low +=
+      count[b] == left ? sum[b] : SumWithinBucket(values, n, b, left, true, bucket_of, scratch);
+  left = k;
+  b = kBuckets - 1;
+  for (; count[b] < left; --b) {
+    out.high += sum[b];
+    left -= count[b];
+  }
+  out.high +=
+      count[b] == left ? sum[b] : SumWithinBucket(values, n, b, left, false, bucket_of, scratch);
+  return out;
+}
 
 FrameShape SpectralShape::Measure(const SpectrumFrame& f) {
   FrameShape s;
@@ -70,26 +146,17 @@ FrameShape SpectralShape::Measure(const SpectrumFrame& f) {
     }
   }
   // Octave bands from 200 Hz: 200-400, ..., 6.4-12.8 kHz (capped at Nyquist).
-  std::vector<float>& band = band_;
   for (size_t b = 0; b < kContrastBands; ++b) {
     const double lo = 200.0 * std::pow(2.0, static_cast<double>(b));
     const double hi = std::min(lo * 2.0, f.sample_rate / 2.0);
-    band.clear();
-    for (size_t k = static_cast<size_t>(lo / bin_hz); k < f.bins && k * bin_hz < hi; ++k) {
-      band.push_back(f.magnitude[k]);
-    }
-    if (band.size() < 5) continue;
-    // Partition instead of sorting: only the sums of the bottom and top fifths matter.
-    const size_t fifth = band.size() / 5;
-    std::nth_element(band.begin(), band.begin() + static_cast<ptrdiff_t>(fifth), band.end());
-    std::nth_element(band.begin() + static_cast<ptrdiff_t>(fifth),
-                     band.end() - static_cast<ptrdiff_t>(fifth), band.end());
-    double low = 0.0, high = 0.0;
-    for (size_t i = 0; i < fifth; ++i) {
-      low += band[i];
-      high += band[band.size() - 1 - i];
-    }
-    s.contrast_db[b] = 20.0 * std::log10((high + 1e-9) / (low + 1e-9));
+    const size_t first = static_cast<size_t>(lo / bin_hz);
+    size_t end = first;
+    while (end < f.bins && static_cast<double>(end) * bin_hz < hi) ++end;
+    if (end < first + 5) continue;
+    // Only the sums of the bottom and top fifths matter.
+    const size_t fifth = (end - first) / 5;
+    const ExtremeSums sums = SumOfExtremes(f.magnitude + first, end - first, fifth, scratch_);
+    s.contrast_db[b] = 20.0 * std::log10((sums.high + 1e-9) / (sums.low + 1e-9));
   }
   return s;
 }

@@ -2,8 +2,11 @@
 // construction (a sine's frequency, noise's flatness, a click train's period, a chord's notes).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "timbre/dsp/mel.h"
 #include "timbre/dsp/rhythm.h"
@@ -105,6 +108,70 @@ TEST(SpectralShapeTest, WhiteNoiseIsFlatAndSineIsNot) {
   EXPECT_GT(flat_noise.mean(), 0.45);
   EXPECT_LT(flat_sine.mean(), 0.01);
   EXPECT_NEAR(centroid.mean(), 1000.0, 60.0);
+}
+
+TEST(SpectralShapeTest, SumOfExtremesEqualsASort) {
+  std::mt19937 rng(9);
+  std::exponential_distribution<float> magnitude(3.0f);
+  std::uniform_int_distribution<int> level(0, 3);
+  std::vector<float> scratch;
+  for (size_t n : {5u, 6u, 9u, 19u, 37u, 74u, 149u, 298u, 1000u}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<float> v(n);
+      for (auto& x : v) {
+        switch (kind) {
+          case 0:
+            x = magnitude(rng);
+            break;  // spread like a spectrum
+          case 1:
+            x = static_cast<float>(level(rng));
+            break;  // many ties, zeros
+          case 2:
+            x = 0.25f;
+            break;  // all equal
+          default:
+            x = magnitude(rng) * 1e-30f + 1e-38f;
+            break;  // tiny and subnormal
+        }
+      }
+      std::vector<float> sorted = v;
+      std::sort(sorted.begin(), sorted.end());
+      for (size_t k : {size_t{1}, n / 5, n / 2}) {
+        double low = 0.0, high = 0.0;
+        for (size_t i = 0; i < k; ++i) {
+          low += sorted[i];
+          high += sorted[n - 1 - i];
+        }
+        const ExtremeSums got = SumOfExtremes(v.data(), n, k, scratch);
+        EXPECT_NEAR(got.low, low, 1e-12 * std::max(1.0, low)) << n << " " << kind << " " << k;
+        EXPECT_NEAR(got.high, high, 1e-12 * std::max(1.0, high)) << n << " " << kind << " " << k;
+      }
+    }
+  }
+}
+
+TEST(SpectralShapeTest, ContrastIsHighForPeaksAndLowForNoise) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> n(0.0f, 0.2f);
+  std::vector<float> noise(44100);
+  for (auto& v : noise) v = n(rng);
+  std::vector<float> tones(44100, 0.0f);
+  for (double hz : {300.0, 600.0, 1200.0, 2400.0, 4800.0, 9600.0}) {
+    const auto t = Sine(hz, 1.0, 0.1);
+    for (size_t i = 0; i < tones.size(); ++i) tones[i] += t[i];
+  }
+  for (auto [audio, lo, hi] : {std::tuple{noise, 5.0, 25.0}, std::tuple{tones, 40.0, 200.0}}) {
+    SpectralShape shape;
+    std::array<RunningStats, kContrastBands> contrast;
+    ForFrames(audio, {2048, 1024}, [&](const SpectrumFrame& f) {
+      const FrameShape s = shape.Measure(f);
+      for (size_t b = 0; b < kContrastBands; ++b) contrast[b].Add(s.contrast_db[b]);
+    });
+    for (size_t b = 0; b < kContrastBands; ++b) {
+      EXPECT_GT(contrast[b].mean(), lo) << b;
+      EXPECT_LT(contrast[b].mean(), hi) << b;
+    }
+  }
 }
 
 TEST(SpectralShapeTest, SilenceIsMarkedAndFinite) {

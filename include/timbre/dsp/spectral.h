@@ -28,6 +28,17 @@ struct FrameShape {
   bool silent = true;  // below -60 dBFS: shape values are 0
 };
 
+// The sums of the `k` smallest and of the `k` largest of `values` (non-negative, finite,
+// 2k <= values.size()), as a partial sort would select them, in a few linear passes:
+// non-negative floats order like their bit patterns, so a 64-bucket histogram of the bit
+// patterns finds the bucket that holds each boundary, and only that bucket is partitioned.
+// `scratch` is reused between calls.
+struct ExtremeSums {
+  double low = 0.0;
+  double high = 0.0;
+};
+ExtremeSums SumOfExtremes(const float* values, size_t n, size_t k, std::vector<float>& scratch);
+
 class SpectralShape {
  public:
   FrameShape Measure(const SpectrumFrame& frame);
@@ -35,7 +46,7 @@ class SpectralShape {
  private:
   std::vector<float> previous_;  // normalised magnitudes of the last frame
   std::vector<float> current_;
-  std::vector<float> band_;
+  std::vector<float> scratch_;
 };
 
 // Running mean and variance (Welford), for summaries that never keep per-frame values.
