@@ -84,7 +84,7 @@ double TruePeakInterpolator::Process(const float* interleaved, size_t frames) {
     for (const Branch& b : branches_) {
       const size_t taps = b.coeff.size();
       size_t i = 0;
-      // Eight outputs at a time in four independent lanes pairs, so the additions of one
+      // Eight outputs at a time in four independent pairs of lanes, so the additions of one
       // output's taps (in libebur128's order) overlap with the others'.
       for (; i + 8 <= frames; i += 8) {
         Pair a0 = {}, a1 = {}, a2 = {}, a3 = {};  // named, so they stay in registers
@@ -103,7 +103,7 @@ double TruePeakInterpolator::Process(const float* interleaved, size_t frames) {
       }
       for (; i < frames; ++i) {
         double acc = 0.0;
-        for (size_t t = 0; t < taps; ++t) acc += x[i - b.delay[t]] * b.coeff[t];
+        for (size_t t = 0; t < taps; ++t) acc += *(x + i - b.delay[t]) * b.coeff[t];
         peak = std::max(peak, Magnitude(acc));
       }
     }
