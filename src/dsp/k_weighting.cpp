@@ -27,6 +27,24 @@ class FlushToZero {
 #endif
 };
 
+// The filter's state for one lane (double) or two (Pair), in named values so that they stay
+// in registers. One step is libebur128's, in its order:
+// v0 = x - a1 v1 - a2 v2 - a3 v3 - a4 v4, y = b0 v0 + b1 v1 + ... + b4 v4.
+template <typename T>
+struct Recurrence {
+  T v1, v2, v3, v4;
+
+  T Step(T x, const std::array<double, 5>& a, const std::array<double, 5>& b) {
+    const T v0 = x - a[1] * v1 - a[2] * v2 - a[3] * v3 - a[4] * v4;
+    const T y = b[0] * v0 + b[1] * v1 + b[2] * v2 + b[3] * v3 + b[4] * v4;
+    v4 = v3;
+    v3 = v2;
+    v2 = v1;
+    v1 = v0;
+    return y;
+  }
+};
+
 }  // namespace
 
 double ChannelWeight(int channel, int channels) {
@@ -92,28 +110,22 @@ double KWeighting::FilterEnergy(const float* interleaved, size_t frames) {
   return energy;
 }
 
-// Two channels share a two-lane recurrence; the operation order is libebur128's:
-// v0 = x - a1 v1 - a2 v2 - a3 v3 - a4 v4, y = b0 v0 + b1 v1 + ... + b4 v4.
+// Two channels share a two-lane recurrence.
 void KWeighting::FilterPair(const float* in, size_t frames, int first, int second, double* sums) {
   const size_t ch = static_cast<size_t>(channels_);
   const size_t c0 = static_cast<size_t>(first);
   const size_t c1 = static_cast<size_t>(second);
   State& s0 = state_[c0];
   State& s1 = state_[c1];
-  Pair v1 = {s0[1], s1[1]}, v2 = {s0[2], s1[2]}, v3 = {s0[3], s1[3]}, v4 = {s0[4], s1[4]};
+  Recurrence<Pair> r{{s0[0], s1[0]}, {s0[1], s1[1]}, {s0[2], s1[2]}, {s0[3], s1[3]}};
   Pair sum = {0.0, 0.0};
   for (size_t i = 0; i < frames; ++i) {
-    const Pair x = {static_cast<double>(in[i * ch + c0]), static_cast<double>(in[i * ch + c1])};
-    const Pair v0 = x - a_[1] * v1 - a_[2] * v2 - a_[3] * v3 - a_[4] * v4;
-    const Pair y = b_[0] * v0 + b_[1] * v1 + b_[2] * v2 + b_[3] * v3 + b_[4] * v4;
+    const Pair y = r.Step(
+        Pair{static_cast<double>(in[i * ch + c0]), static_cast<double>(in[i * ch + c1])}, a_, b_);
     sum += y * y;
-    v4 = v3;
-    v3 = v2;
-    v2 = v1;
-    v1 = v0;
   }
-  s0 = {v1[0], v1[0], v2[0], v3[0], v4[0]};
-  s1 = {v1[1], v1[1], v2[1], v3[1], v4[1]};
+  s0 = {r.v1[0], r.v2[0], r.v3[0], r.v4[0]};
+  s1 = {r.v1[1], r.v2[1], r.v3[1], r.v4[1]};
   sums[c0] += sum[0];
   sums[c1] += sum[1];
 }
@@ -122,18 +134,13 @@ void KWeighting::FilterOne(const float* in, size_t frames, int channel, double* 
   const size_t ch = static_cast<size_t>(channels_);
   const size_t c = static_cast<size_t>(channel);
   State& s = state_[c];
-  double v1 = s[1], v2 = s[2], v3 = s[3], v4 = s[4], sum = 0.0;
+  Recurrence<double> r{s[0], s[1], s[2], s[3]};
+  double sum = 0.0;
   for (size_t i = 0; i < frames; ++i) {
-    const double v0 =
-        static_cast<double>(in[i * ch + c]) - a_[1] * v1 - a_[2] * v2 - a_[3] * v3 - a_[4] * v4;
-    const double y = b_[0] * v0 + b_[1] * v1 + b_[2] * v2 + b_[3] * v3 + b_[4] * v4;
+    const double y = r.Step(static_cast<double>(in[i * ch + c]), a_, b_);
     sum += y * y;
-    v4 = v3;
-    v3 = v2;
-    v2 = v1;
-    v1 = v0;
   }
-  s = {v1, v1, v2, v3, v4};
+  s = {r.v1, r.v2, r.v3, r.v4};
   sums[c] += sum;
 }
 

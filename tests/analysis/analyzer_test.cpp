@@ -11,7 +11,8 @@ TEST(RegistryTest, BuiltinsDeclareTheirContract) {
   Registry r;
   RegisterBuiltinAnalyzers(r);
   ASSERT_EQ(r.All().size(), 6u);
-  for (const char* name : {"properties", "loudness", "fingerprint", "rhythm", "tonal", "spectral"}) {
+  for (const char* name :
+       {"properties", "loudness", "fingerprint", "rhythm", "tonal", "spectral"}) {
     const Analyzer* a = r.Find(name);
     ASSERT_NE(a, nullptr) << name;
     EXPECT_FALSE(a->info().description.empty());

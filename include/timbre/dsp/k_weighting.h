@@ -29,7 +29,7 @@ class KWeighting {
   double FilterEnergy(const float* interleaved, size_t frames);
 
  private:
-  using State = std::array<double, 5>;  // v[0] newest .. v[4] oldest
+  using State = std::array<double, 4>;  // the filter's delay line, newest first
   void FilterPair(const float* interleaved, size_t frames, int first, int second, double* sums);
   void FilterOne(const float* interleaved, size_t frames, int channel, double* sums);
 
