@@ -92,7 +92,9 @@ int RunEval(const EvalArgs& args, const GlobalOptions& global) {
     store = std::move(opened).value();
   }
 
-  size_t n = 0, missing = 0, acc1 = 0, acc2 = 0, keyed = 0;
+  // Each figure is over the files whose truth has that value: a truth without tempos scores
+  // keys only. A file whose estimate lacks the value counts as a miss.
+  size_t n = 0, missing = 0, acc1 = 0, acc2 = 0, timed = 0, keyed = 0;
   std::map<std::string, double> key_scores;  // output name → summed MIREX score
   for (const auto& t : *truth) {
     const auto truth_bpm = Number(t.count("bpm") ? t.at("bpm") : "");
@@ -124,6 +126,7 @@ int RunEval(const EvalArgs& args, const GlobalOptions& global) {
     }
     ++n;
     const auto bpm = Number(est.count("bpm") ? est["bpm"] : "");
+    if (truth_bpm) ++timed;
     if (truth_bpm && bpm) {
       acc1 += analysis::TempoAccuracy1(*bpm, *truth_bpm);
       acc2 += analysis::TempoAccuracy2(*bpm, *truth_bpm);
@@ -140,14 +143,15 @@ int RunEval(const EvalArgs& args, const GlobalOptions& global) {
   if (n == 0)
     return Fail(
         fmt::format("none of the {} files in {} has an estimate", truth->size(), args.truth), 2);
-  const double a1 = static_cast<double>(acc1) / n, a2 = static_cast<double>(acc2) / n;
+  const double a1 = timed > 0 ? static_cast<double>(acc1) / timed : 0.0;
+  const double a2 = timed > 0 ? static_cast<double>(acc2) / timed : 0.0;
   const double key = keyed > 0 && key_scores.count("key") ? key_scores["key"] / keyed : 0.0;
   if (args.json) {
     nlohmann::json j{{"label", args.label},
                      {"files", n},
                      {"missing", missing},
-                     {"bpm_accuracy1", a1},
-                     {"bpm_accuracy2", a2}};
+                     {"bpm_accuracy1", timed > 0 ? nlohmann::json(a1) : nlohmann::json()},
+                     {"bpm_accuracy2", timed > 0 ? nlohmann::json(a2) : nlohmann::json()}};
     if (keyed > 0) {
       for (const auto& [name, sum] : key_scores) j["mirex_" + name] = sum / keyed;
     }
@@ -157,12 +161,18 @@ int RunEval(const EvalArgs& args, const GlobalOptions& global) {
     for (const auto& [name, sum] : key_scores)
       std::printf(" %*s", static_cast<int>(std::max<size_t>(9, name.size() + 6)),
                   ("MIREX " + name).c_str());
-    std::printf("\n%-14s %6zu %9.3f %9.3f", args.label.c_str(), n, a1, a2);
+    std::printf("\n%-14s %6zu", args.label.c_str(), n);
+    if (timed > 0) {
+      std::printf(" %9.3f %9.3f", a1, a2);
+    } else {
+      std::printf(" %9s %9s", "-", "-");  // the truth has no tempos
+    }
     for (const auto& [name, sum] : key_scores)
       std::printf(" %*.3f", static_cast<int>(std::max<size_t>(9, name.size() + 6)), sum / keyed);
     std::printf("\n");
     if (missing > 0) std::printf("(%zu files of the truth had no estimate)\n", missing);
   }
+  // A guard on a figure the truth cannot give fails rather than passing unchecked.
   const bool below = a1 < args.min_accuracy1 || a2 < args.min_accuracy2 || key < args.min_key;
   if (below) {
     std::fprintf(stderr,

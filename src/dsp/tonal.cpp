@@ -39,26 +39,10 @@ double Correlation(const std::array<double, 12>& a, const std::array<double, 12>
   return da > 0 && db > 0 ? num / std::sqrt(da * db) : 0.0;
 }
 
-template <size_t N>
-void NormaliseToMax(std::array<double, N>& values) {
-  const double top = *std::max_element(values.begin(), values.end());
-  for (auto& v : values) v = top > 0 ? v / top : 0.0;
-}
-
-bool IsFlat(const std::array<double, 12>& chroma) {
-  const double lo = *std::min_element(chroma.begin(), chroma.end());
-  const double hi = *std::max_element(chroma.begin(), chroma.end());
-  return !(hi > 0.0) || hi - lo < 1e-3 * hi;
-}
-
 }  // namespace
 
-ChromaAccumulator::ChromaAccumulator(double min_hz, double max_hz, double third_harmonic_vote,
-                                     double opening_seconds)
-    : min_hz_(min_hz),
-      max_hz_(max_hz),
-      third_harmonic_vote_(third_harmonic_vote),
-      opening_seconds_(opening_seconds) {}
+ChromaAccumulator::ChromaAccumulator(double min_hz, double max_hz, double third_harmonic_vote)
+    : min_hz_(min_hz), max_hz_(max_hz), third_harmonic_vote_(third_harmonic_vote) {}
 
 void ChromaAccumulator::AddFrame(const SpectrumFrame& f) {
   const double bin_hz = f.bin_hz();
@@ -99,13 +83,8 @@ void ChromaAccumulator::AddFrame(const SpectrumFrame& f) {
     total += (1.0 + third_harmonic_vote_) * m;
   }
   if (total <= 0.0) return;
-  if (frames_ == 0) first_time_ = f.time;
-  const bool opening = f.time < first_time_ + opening_seconds_;
   // Each frame counts the same whatever its level: quiet passages still vote.
-  for (size_t i = 0; i < 120; ++i) {
-    fine_[i] += frame[i] / total;
-    if (opening) opening_fine_[i] += frame[i] / total;
-  }
+  for (size_t i = 0; i < 120; ++i) fine_[i] += frame[i] / total;
   ++frames_;
 }
 
@@ -125,16 +104,16 @@ TonalSummary ChromaAccumulator::Finish() const {
   // Bin i covers [i, i+1) tenths of a semitone; its centre is (i + 0.5) / 10. Positions are
   // measured against the tuned grid, so a sharp recording's energy lands on the right notes.
   for (size_t i = 0; i < 120; ++i) {
+    if (fine_[i] == 0.0) continue;
     double semis = (static_cast<double>(i) + 0.5) / 10.0 - deviation;
     semis = std::fmod(semis + 12.0, 12.0);
-    const size_t semitone = static_cast<size_t>(std::lround(semis)) % 12;
-    s.chroma[semitone] += fine_[i];
-    s.opening[semitone] += opening_fine_[i];
+    s.chroma[static_cast<size_t>(std::lround(semis)) % 12] += fine_[i];
     s.hpcp[static_cast<size_t>(std::lround(semis * 3.0)) % 36] += fine_[i];
   }
-  NormaliseToMax(s.chroma);
-  NormaliseToMax(s.opening);
-  NormaliseToMax(s.hpcp);
+  const double cmax = *std::max_element(s.chroma.begin(), s.chroma.end());
+  const double hmax = *std::max_element(s.hpcp.begin(), s.hpcp.end());
+  for (auto& v : s.chroma) v = cmax > 0 ? v / cmax : 0.0;
+  for (auto& v : s.hpcp) v = hmax > 0 ? v / hmax : 0.0;
   return s;
 }
 
@@ -160,8 +139,7 @@ std::string KeyEstimate::Name() const {
   return std::string(PitchClassName(tonic)) + (minor ? " minor" : " major");
 }
 
-std::optional<KeyEstimate> EstimateKey(const std::array<double, 12>& chroma, KeyProfile profile,
-                                       const OpeningCue& cue) {
+std::optional<KeyEstimate> EstimateKey(const std::array<double, 12>& chroma, KeyProfile profile) {
   const auto* major = &kKrumhanslMajor;
   const auto* minor = &kKrumhanslMinor;
   if (profile == KeyProfile::kTemperley) {
@@ -171,26 +149,15 @@ std::optional<KeyEstimate> EstimateKey(const std::array<double, 12>& chroma, Key
     major = &kDiatonicMajor;
     minor = &kDiatonicMinor;
   }
-  if (IsFlat(chroma)) return std::nullopt;  // no tonal centre
+  const double lo = *std::min_element(chroma.begin(), chroma.end());
+  const double hi = *std::max_element(chroma.begin(), chroma.end());
+  if (!(hi > 0.0) || hi - lo < 1e-3 * hi) return std::nullopt;  // flat: no tonal centre
   KeyEstimate best;
   best.strength = -2.0;
   for (int tonic = 0; tonic < 12; ++tonic) {
     for (bool is_minor : {false, true}) {
       const double r = Correlation(chroma, is_minor ? *minor : *major, tonic);
       if (r > best.strength) best = {tonic, is_minor, r};
-    }
-  }
-  // A minor key and its relative major share their scale, so progressions that stay within it
-  // (i-VI-III-VII against vi-IV-I-V) leave the whole-track profile unable to tell them apart.
-  // Pieces mostly open on their tonic chord: when the two are close, the opening decides.
-  if (cue.opening != nullptr && cue.margin > 0.0 && !IsFlat(*cue.opening)) {
-    const auto profile_of = [&](const KeyEstimate& k) { return k.minor ? *minor : *major; };
-    KeyEstimate relative{(best.tonic + (best.minor ? 3 : 9)) % 12, !best.minor, 0.0};
-    relative.strength = Correlation(chroma, profile_of(relative), relative.tonic);
-    const double opening_best = Correlation(*cue.opening, profile_of(best), best.tonic);
-    const double opening_relative = Correlation(*cue.opening, profile_of(relative), relative.tonic);
-    if (best.strength - relative.strength < cue.margin && opening_relative > opening_best) {
-      best = relative;
     }
   }
   return best;

@@ -55,6 +55,47 @@ TEST_F(CliTest, HelpVersionAndUsageErrors) {
   EXPECT_NE(missing.output.find("does not exist"), std::string::npos) << missing.output;
 }
 
+TEST_F(CliTest, EvalScoresEachFigureOverTheTruthThatHasIt) {
+  const auto write = [&](const char* name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return ShellQuote((dir_ / name).string());
+  };
+  // a: tempo and key right; b: key truth only, read as its relative major; c: tempo truth
+  // only, read at half tempo; d: no estimate at all.
+  const auto truth = write("truth.csv",
+                           "file,bpm,key\na.wav,120,C major\nb.wav,,A minor\nc.wav,90,\n"
+                           "d.wav,100,D major\n");
+  const auto estimates = write("est.csv",
+                               "file,bpm,key\na.wav,121,C major\nb.wav,100,C major\n"
+                               "c.wav,45,\n");
+  const auto r = Timbre("eval " + truth + " --estimates " + estimates + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["files"], 3);
+  EXPECT_EQ(j["missing"], 1);
+  EXPECT_DOUBLE_EQ(j["bpm_accuracy1"].get<double>(), 0.5);          // a of a and c
+  EXPECT_DOUBLE_EQ(j["bpm_accuracy2"].get<double>(), 1.0);          // c counts at x1/2
+  EXPECT_DOUBLE_EQ(j["mirex_key"].get<double>(), (1.0 + 0.3) / 2);  // a and b
+  // Guards: met, missed, and a tempo guard on a truth without tempos fails.
+  EXPECT_EQ(Timbre("eval " + truth + " --estimates " + estimates + " --min-key 0.6").exit_code, 0);
+  EXPECT_EQ(
+      Timbre("eval " + truth + " --estimates " + estimates + " --min-accuracy1 0.6").exit_code, 1);
+  const auto keys_only = write("keys.csv", "file,key\na.wav,C major\nb.wav,A minor\n");
+  const auto k = Timbre("eval " + keys_only + " --estimates " + estimates);
+  EXPECT_EQ(k.exit_code, 0);
+  EXPECT_NE(k.output.find(" - "), std::string::npos) << k.output;  // no tempo figures
+  const auto kj = nlohmann::json::parse(
+      Timbre("eval " + keys_only + " --estimates " + estimates + " --json").output);
+  EXPECT_TRUE(kj["bpm_accuracy1"].is_null());
+  EXPECT_EQ(
+      Timbre("eval " + keys_only + " --estimates " + estimates + " --min-accuracy1 0.1").exit_code,
+      1);
+  // Bad input: no file column, a row with too many cells, a missing file.
+  EXPECT_EQ(Timbre("eval " + write("bad.csv", "name,key\nx,C major\n")).exit_code, 2);
+  EXPECT_EQ(Timbre("eval " + write("wide.csv", "file,key\nx,C major,extra\n")).exit_code, 2);
+  EXPECT_EQ(Timbre("eval " + ShellQuote((dir_ / "none.csv").string())).exit_code, 2);
+}
+
 TEST_F(CliTest, ScanShowStatsEndToEnd) {
   MakeTone(dir_ / "lib" / "one.flac", 4, 1000, -23, 2, 48000,
            "-c:a flac -metadata title=One -metadata artist=Tester -metadata album=Demo");

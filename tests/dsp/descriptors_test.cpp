@@ -283,44 +283,6 @@ TEST(TonalTest, ChordsGiveTheirKey) {
   }
 }
 
-TEST(TonalTest, OpeningTellsMinorFromItsRelativeMajor) {
-  // Am F C G and C G Am F hold the same four chords, so the whole-track profile is the same;
-  // only the opening chord says A minor or C major.
-  const std::vector<double> am{45, 57, 60, 64}, f{41, 57, 60, 65}, c{48, 55, 60, 64},
-      g{43, 55, 59, 62};
-  const auto cycle = [](const std::vector<std::vector<double>>& chords) {
-    std::vector<float> x;
-    for (int repeat = 0; repeat < 4; ++repeat) {
-      for (const auto& chord : chords) {
-        const auto part = Notes(chord, 1.5);
-        x.insert(x.end(), part.begin(), part.end());
-      }
-    }
-    return x;
-  };
-  const auto summary = [](const std::vector<float>& audio) {
-    ChromaAccumulator acc;
-    ForFrames(audio, {4096, 2048}, [&](const SpectrumFrame& fr) { acc.AddFrame(fr); });
-    return acc.Finish();
-  };
-  const TonalSummary minor = summary(cycle({am, f, c, g}));
-  const TonalSummary major = summary(cycle({c, g, am, f}));
-  {
-    const auto profile = KeyProfile::kKrumhansl;  // the default; the others read F major here
-    auto a = EstimateKey(minor.chroma, profile, {&minor.opening});
-    auto b = EstimateKey(major.chroma, profile, {&major.opening});
-    ASSERT_TRUE(a && b);
-    EXPECT_EQ(a->Name(), "A minor");
-    EXPECT_EQ(b->Name(), "C major");
-    // Without the cue both read the same key: the ambiguity the cue resolves.
-    EXPECT_EQ(EstimateKey(minor.chroma, profile)->Name(),
-              EstimateKey(major.chroma, profile)->Name());
-    // A margin of 0 turns it off.
-    EXPECT_EQ(EstimateKey(minor.chroma, profile, {&minor.opening, 0.0})->Name(),
-              EstimateKey(minor.chroma, profile)->Name());
-  }
-}
-
 TEST(TonalTest, DetunedRecordingFindsItsTuning) {
   ChromaAccumulator acc;
   // A4 played at 446 Hz (+23.4 cents), with its fifth.

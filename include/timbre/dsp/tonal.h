@@ -3,13 +3,11 @@
 // ChromaAccumulator takes the spectral peaks of each frame (60 Hz - 5 kHz, within 40 dB of
 // the frame's strongest, parabolically interpolated), and adds each frame's normalised peak
 // magnitudes to a 120-bin (10-cent) pitch-class histogram; each peak also votes, with a
-// lower weight, for the pitch whose third harmonic it may be. The first seconds also go into
-// a histogram of their own, the opening. At the end the tuning is the circular mean of where
-// energy falls within the semitone, and 12- and 36-bin profiles (HPCP-like) are read off the
-// histograms around the tuned semitone positions.
+// lower weight, for the pitch whose third harmonic it may be. At the end the tuning is the
+// circular mean of where energy falls within the semitone, and 12- and 36-bin profiles
+// (HPCP-like) are read off the histogram around the tuned semitone positions.
 //
-// EstimateKey correlates a 12-bin profile with the 24 rotations of a key profile (Pearson),
-// and may let the opening decide between the best key and its relative.
+// EstimateKey correlates a 12-bin profile with the 24 rotations of a key profile (Pearson).
 #pragma once
 
 #include <array>
@@ -24,18 +22,16 @@ namespace timbre::dsp {
 
 struct TonalSummary {
   double tuning_hz = 440.0;
-  std::array<double, 12> chroma{};   // C..B, max 1 (all 0 for atonal or silent input)
-  std::array<double, 36> hpcp{};     // C..B in thirds of a semitone, max 1
-  std::array<double, 12> opening{};  // chroma of the first opening_seconds of tonal frames
-  size_t tonal_frames = 0;           // frames that had peaks
+  std::array<double, 12> chroma{};  // C..B, max 1 (all 0 for atonal or silent input)
+  std::array<double, 36> hpcp{};    // C..B in thirds of a semitone, max 1
+  size_t tonal_frames = 0;          // frames that had peaks
 };
 
 class ChromaAccumulator {
  public:
   // third_harmonic_vote: how much each peak also counts for the pitch a twelfth below.
-  // opening_seconds: how much of the start, from the first tonal frame, goes into `opening`.
   explicit ChromaAccumulator(double min_hz = 60.0, double max_hz = 5000.0,
-                             double third_harmonic_vote = 0.8, double opening_seconds = 2.0);
+                             double third_harmonic_vote = 0.8);
   void AddFrame(const SpectrumFrame& frame);
   TonalSummary Finish() const;
 
@@ -43,10 +39,7 @@ class ChromaAccumulator {
   double min_hz_;
   double max_hz_;
   double third_harmonic_vote_;
-  double opening_seconds_;
   std::array<double, 120> fine_{};
-  std::array<double, 120> opening_fine_{};
-  double first_time_ = 0.0;
   size_t frames_ = 0;
 };
 
@@ -60,17 +53,8 @@ struct KeyEstimate {
   std::string Name() const;  // "Eb minor"
 };
 
-// The start of a piece as a second opinion between a key and its relative (the same scale in
-// the other mode), which the whole-track profile often cannot tell apart: when the relative's
-// correlation is within `margin` of the best key's, the one the opening fits better wins.
-struct OpeningCue {
-  const std::array<double, 12>* opening = nullptr;  // TonalSummary::opening; null: no cue
-  double margin = 0.25;                             // 0: never
-};
-
 // nullopt when the profile is flat (silence, noise): no key.
-std::optional<KeyEstimate> EstimateKey(const std::array<double, 12>& chroma, KeyProfile profile,
-                                       const OpeningCue& cue = {});
+std::optional<KeyEstimate> EstimateKey(const std::array<double, 12>& chroma, KeyProfile profile);
 
 std::string_view PitchClassName(int pc);  // "C", "Db", ... "B"
 

@@ -15,9 +15,7 @@ constexpr dsp::KeyProfile kProfiles[] = {dsp::KeyProfile::kKrumhansl, dsp::KeyPr
 class TonalRun : public AnalyzerRun {
  public:
   explicit TonalRun(const Params& params)
-      : profile_(kProfiles[static_cast<int>(params.at("profile"))]),
-        relative_margin_(params.at("relative_margin")),
-        chroma_(60.0, 5000.0, 0.8, params.at("opening_seconds")) {}
+      : profile_(kProfiles[static_cast<int>(params.at("profile"))]) {}
 
   void ConsumeSpectrum(const dsp::SpectrumFrame& frame) override { chroma_.AddFrame(frame); }
 
@@ -30,8 +28,7 @@ class TonalRun : public AnalyzerRun {
     out.texts["chroma"] = chroma;
     out.texts["hpcp"] = hpcp;
     for (size_t i = 0; i < 12; ++i) out.numbers[fmt::format("chroma_{}", i)] = s.chroma[i];
-    const dsp::OpeningCue cue{&s.opening, relative_margin_};
-    auto key = dsp::EstimateKey(s.chroma, profile_, cue);
+    auto key = dsp::EstimateKey(s.chroma, profile_);
     if (!key) {
       out.notes.push_back("no key: no tonal content (silence, noise or too short)");
       return out;
@@ -42,7 +39,7 @@ class TonalRun : public AnalyzerRun {
     out.numbers["key_strength"] = key->strength;
     out.texts["key"] = key->Name();
     for (auto p : kProfiles) {
-      auto k = dsp::EstimateKey(s.chroma, p, cue);
+      auto k = dsp::EstimateKey(s.chroma, p);
       out.texts[fmt::format("key_{}", dsp::KeyProfileName(p))] = k->Name();
       out.numbers[fmt::format("key_{}_strength", dsp::KeyProfileName(p))] = k->strength;
     }
@@ -51,7 +48,6 @@ class TonalRun : public AnalyzerRun {
 
  private:
   dsp::KeyProfile profile_;
-  double relative_margin_;
   dsp::ChromaAccumulator chroma_;
 };
 
@@ -59,21 +55,15 @@ class TonalAnalyzer : public BuiltinAnalyzer {
  public:
   TonalAnalyzer() {
     info_.name = "tonal";
-    info_.version = 2;
+    info_.version = 1;
     info_.description =
         "Key and scale (major/minor) with strength, tuning frequency, chroma and HPCP, from "
-        "spectral peaks of 4096-sample frames; key profiles: krumhansl, temperley, diatonic; the "
-        "opening decides between a key and its relative.";
+        "spectral peaks of 4096-sample frames; key profiles: krumhansl, temperley, diatonic.";
     info_.view = {44100, 1};
     info_.window = "whole stream";
     info_.stft = kStft;
     info_.params = {
         {"profile", 0, 0, 2, "", "key profile of `key`: 0 krumhansl, 1 temperley, 2 diatonic"},
-        {"opening_seconds", 2, 0.5, 30, "s",
-         "how much of the start, from the first tonal frame, is the opening"},
-        {"relative_margin", 0.25, 0, 1, "",
-         "the opening decides between the best key and its relative when their correlations "
-         "are this close (0: never)"},
     };
     info_.outputs = {
         {"key", "", "key and scale, e.g. \"Eb minor\"", true},
