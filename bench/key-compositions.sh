@@ -40,8 +40,12 @@ while IFS=, read -r package path key _; do
   if [[ ! -s $wav ]]; then
     root=$OUT/packages/$package
     if [[ ! -d $root ]]; then
-      # apt-get download writes into the current folder; the package is only unpacked.
-      (cd "$OUT/packages" && apt-get download "$package" >/dev/null)
+      # apt-get download writes into the current folder; the package is only unpacked. A
+      # machine whose package lists were never fetched gets them first.
+      if ! (cd "$OUT/packages" && apt-get download "$package" >/dev/null 2>&1); then
+        $sudo apt-get update -qq
+        (cd "$OUT/packages" && apt-get download "$package" >/dev/null)
+      fi
       dpkg-deb -x "$OUT/packages/${package}"_*.deb "$root.part"
       mv "$root.part" "$root"
     fi
