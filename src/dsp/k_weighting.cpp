@@ -95,7 +95,8 @@ KWeighting::KWeighting(double sample_rate, int channels)
 
 double KWeighting::FilterEnergy(const float* interleaved, size_t frames) {
   const FlushToZero ftz;
-  std::vector<double> sums(static_cast<size_t>(channels_), 0.0);
+  std::vector<double>& sums = sums_;
+  sums.assign(static_cast<size_t>(channels_), 0.0);
   size_t i = 0;
   for (; i + 1 < used_.size(); i += 2) {
     FilterPair(interleaved, frames, used_[i], used_[i + 1], sums.data());

@@ -63,36 +63,28 @@ int LoudnessHistogram::FirstBinAbove(double gate_energy) {
   return start;
 }
 
-std::optional<double> LoudnessHistogram::IntegratedLufs() const {
-  double energy = 0.0;
-  uint64_t n = 0;
-  for (int i = 0; i < kBins; ++i) {
-    energy += counts_[i] * BinCenterEnergy(i);
-    n += counts_[i];
-  }
-  if (n == 0) return std::nullopt;
-  const int start = FirstBinAbove(0.1 * energy / static_cast<double>(n));  // -10 LU
-  energy = 0.0;
-  n = 0;
+LoudnessHistogram::Sum LoudnessHistogram::SumFrom(int start) const {
+  Sum sum;
   for (int i = start; i < kBins; ++i) {
-    energy += counts_[i] * BinCenterEnergy(i);
-    n += counts_[i];
+    sum.energy += counts_[i] * BinCenterEnergy(i);
+    sum.blocks += counts_[i];
   }
-  if (n == 0 || energy <= 0.0) return std::nullopt;
-  return BlockLufs(energy / static_cast<double>(n));
+  return sum;
+}
+
+std::optional<double> LoudnessHistogram::IntegratedLufs() const {
+  const Sum all = SumFrom(0);
+  if (all.blocks == 0) return std::nullopt;
+  const Sum gated = SumFrom(FirstBinAbove(0.1 * all.Mean()));  // -10 LU
+  if (gated.blocks == 0 || gated.energy <= 0.0) return std::nullopt;
+  return BlockLufs(gated.Mean());
 }
 
 double LoudnessHistogram::RangeLu() const {
-  double energy = 0.0;
-  uint64_t n = 0;
-  for (int i = 0; i < kBins; ++i) {
-    energy += counts_[i] * BinCenterEnergy(i);
-    n += counts_[i];
-  }
-  if (n == 0) return 0.0;
-  const int start = FirstBinAbove(0.01 * energy / static_cast<double>(n));  // -20 LU
-  uint64_t kept = 0;
-  for (int i = start; i < kBins; ++i) kept += counts_[i];
+  const Sum all = SumFrom(0);
+  if (all.blocks == 0) return 0.0;
+  const int start = FirstBinAbove(0.01 * all.Mean());  // -20 LU
+  const uint64_t kept = SumFrom(start).blocks;
   if (kept == 0) return 0.0;
   // The 10th and 95th percentiles, as the bins' centres, rounded to the nearest block.
   const auto low_rank = static_cast<uint64_t>(static_cast<double>(kept - 1) * 0.1 + 0.5);
@@ -151,12 +143,10 @@ struct LoudnessMeter::Impl {
   std::optional<TruePeakInterpolator> interpolator;  // none when the rate needs none
   size_t chunk_frames = 0;                           // 100 ms: blocks start every chunk
   std::vector<float> pending;                        // audio waiting to fill a chunk
-  std::vector<float> previous_tail;  // last `history` frames before the current chunk
   // Weighted energy of the last 30 chunks, newest at chunks_seen % 30: a 400 ms block is the
   // last 4, a 3 s short-term window (for the loudness range) all 30.
   std::array<double, 30> chunk_energy{};
   long long chunks_seen = 0;
-  long long last_peak_chunk = -2;  // index of the last chunk fed to the interpolator
   long long peak_chunks = 0;
   double sample_peak = 0.0;
   double true_peak = 0.0;
@@ -175,7 +165,6 @@ struct LoudnessMeter::Impl {
     sample_peak = std::max(sample_peak, static_cast<double>(chunk_peak));
     ++chunks_seen;
     if (interpolator) ProcessTruePeak(data, frames, chunk_peak);
-    SaveTail(data, frames);
     if (!weighted) return;
     chunk_energy[(chunks_seen - 1) % 30] = filter.FilterEnergy(data, frames);
     // Only whole chunks close blocks (a partial last chunk is filtered, as libebur128 does,
@@ -192,34 +181,16 @@ struct LoudnessMeter::Impl {
   }
 
   void ProcessTruePeak(const float* data, size_t frames, double chunk_peak) {
-    double window_peak = chunk_peak;
-    for (float s : previous_tail)
-      window_peak = std::max(window_peak, static_cast<double>(std::fabs(s)));
+    // The chunk plus the samples before it that the filter sees bound its outputs; a margin
+    // over the bound covers the rounding of outputs to float.
+    const double window_peak = std::max(chunk_peak, interpolator->HistoryPeak());
     const double known = std::max(sample_peak, true_peak);
-    const long long index = chunks_seen - 1;
-    // A margin over the bound covers the rounding of outputs to float.
     if (!options.exhaustive_true_peak && window_peak * interpolator->gain() * (1 + 1e-5) <= known) {
+      interpolator->Skip(data, frames);
       return;
     }
-    if (last_peak_chunk != index - 1) {
-      // Resume after skipped chunks from the real samples before this one.
-      interpolator->SetHistory(previous_tail.data(),
-                               previous_tail.size() / static_cast<size_t>(channels));
-    }
     true_peak = std::max(true_peak, interpolator->Process(data, frames));
-    last_peak_chunk = index;
     ++peak_chunks;
-  }
-
-  void SaveTail(const float* data, size_t frames) {
-    const size_t history = interpolator ? interpolator->history() : 0;
-    const size_t keep = std::min(frames, history);
-    const size_t ch = static_cast<size_t>(channels);
-    previous_tail.insert(previous_tail.end(), data + (frames - keep) * ch, data + frames * ch);
-    if (previous_tail.size() > history * ch) {
-      previous_tail.erase(previous_tail.begin(),
-                          previous_tail.end() - static_cast<ptrdiff_t>(history * ch));
-    }
   }
 };
 

@@ -59,16 +59,22 @@ TruePeakInterpolator::TruePeakInterpolator(double sample_rate, int channels)
   for (auto& line : line_) line.assign(history_, 0.0);
 }
 
-void TruePeakInterpolator::SetHistory(const float* interleaved, size_t frames) {
+void TruePeakInterpolator::Skip(const float* interleaved, size_t frames) {
   const size_t ch = static_cast<size_t>(channels_);
   const size_t keep = std::min(frames, history_);
   for (size_t c = 0; c < ch; ++c) {
     std::vector<double>& line = line_[c];
-    line.assign(history_, 0.0);
-    for (size_t i = 0; i < keep; ++i) {
-      line[history_ - keep + i] = interleaved[(frames - keep + i) * ch + c];
-    }
+    line.erase(line.begin(), line.begin() + static_cast<ptrdiff_t>(keep));
+    for (size_t i = frames - keep; i < frames; ++i) line.push_back(interleaved[i * ch + c]);
   }
+}
+
+double TruePeakInterpolator::HistoryPeak() const {
+  double peak = 0.0;
+  for (const auto& line : line_) {
+    for (double v : line) peak = std::max(peak, std::fabs(v));
+  }
+  return peak;
 }
 
 double TruePeakInterpolator::Process(const float* interleaved, size_t frames) {

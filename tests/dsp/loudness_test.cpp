@@ -287,12 +287,12 @@ TEST(TruePeakTest, InterpolatorBoundsFollowTheRate) {
   EXPECT_EQ(at96.history(), 23u);
   EXPECT_NEAR(at96.gain(), 2.306831424296323, 1e-12);
   EXPECT_EQ(at192.factor(), 1);
-  // A resumed delay line gives what running the audio through would have.
+  // A skipped stretch leaves the delay line as running the audio through would have.
   const auto audio = Sine(11025, 0.5, 0.2, 44100, 2, kPi / 4);
   const size_t frames = audio.size() / 2, half = frames / 2;
   TruePeakInterpolator through(44100, 2), resumed(44100, 2);
   through.Process(audio.data(), half);
-  resumed.SetHistory(audio.data(), half);
+  resumed.Skip(audio.data(), half);
   EXPECT_EQ(through.Process(audio.data() + half * 2, frames - half),
             resumed.Process(audio.data() + half * 2, frames - half));
 }

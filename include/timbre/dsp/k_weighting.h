@@ -38,7 +38,8 @@ class KWeighting {
   std::array<double, 5> b_{};
   std::vector<State> state_;
   std::vector<double> weight_;
-  std::vector<int> used_;  // channels with a weight, in order
+  std::vector<int> used_;     // channels with a weight, in order
+  std::vector<double> sums_;  // per channel, reused by each FilterEnergy
 };
 
 }  // namespace timbre::dsp

@@ -53,6 +53,12 @@ class LoudnessHistogram {
   static Result<LoudnessHistogram> Decode(std::string_view text);
 
  private:
+  struct Sum {
+    double energy = 0.0;  // bin-centre energy times count, summed
+    uint64_t blocks = 0;
+    double Mean() const { return energy / static_cast<double>(blocks); }
+  };
+  Sum SumFrom(int start) const;  // over the bins from `start` up
   static int FirstBinAbove(double gate_energy);
 
   std::vector<uint32_t> counts_;

@@ -26,12 +26,15 @@ class TruePeakInterpolator {
   // How many earlier input frames one output depends on.
   size_t history() const { return history_; }
 
-  // Runs interleaved frames through the upsampler, continuing from the previous call (or
-  // from SetHistory), and returns the largest |output|.
+  // Runs interleaved frames through the upsampler, continuing from the previous call, and
+  // returns the largest |output|.
   double Process(const float* interleaved, size_t frames);
-  // Sets the delay line to the given interleaved frames (the last history() are kept), as
-  // if they had just been processed; used to resume after skipping audio.
-  void SetHistory(const float* interleaved, size_t frames);
+  // Moves the delay line past interleaved frames without computing outputs, as if they had
+  // been processed: for audio that cannot raise the peak.
+  void Skip(const float* interleaved, size_t frames);
+  // The largest |sample| in the delay line: with the next block's own samples, what bounds
+  // that block's outputs (times gain()).
+  double HistoryPeak() const;
 
  private:
   struct Branch {
