@@ -1,8 +1,9 @@
 // index_bench [SIZES] [DIMS] [QUERIES]: the vector index on synthetic embeddings, against
 // FAISS exact flat search measured in the same run.
 //
-//   index_bench 10000,100000,1000000 32,512 1000
+//   index_bench 10000,100000,1000000 32,512 1000 [hnsw]
 //
+// With "hnsw" the graph is built at every size, as `timbre serve` does from 5,000 vectors.
 // For each size × dimension: build time and the memory the index added, single-query
 // latency p50/p99 and QPS on one thread, recall@10 against exact search, and the latency
 // ratio to FAISS's flat index. timbre's index is exact (flat) while vectors × dimensions
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
   const auto sizes = ParseList(argc > 1 ? argv[1] : "10000,100000,1000000");
   const auto dims = ParseList(argc > 2 ? argv[2] : "32,512");
   const size_t queries = argc > 3 ? std::stoull(argv[3]) : 1000;
+  const bool force_hnsw = argc > 4 && std::string(argv[4]) == "hnsw";
   const int build_threads = omp_get_max_threads();
   std::printf("%9s %4s %9s %9s %9s %9s %9s %8s %9s %9s %8s %9s\n", "vectors", "dim", "kind",
               "build_s", "mem_MiB", "p50_ms", "p99_ms", "qps", "recall10", "flat_p50", "flat_qps",
@@ -142,7 +144,8 @@ int main(int argc, char** argv) {
       // timbre's index: build with every core, as a scan would; query on one.
       omp_set_num_threads(build_threads);
       timbre::index::IndexOptions options;
-      const auto kind = timbre::index::VectorIndex::KindFor(n, dim, options);
+      const auto kind = force_hnsw ? timbre::index::IndexKind::kHnsw
+                                   : timbre::index::VectorIndex::KindFor(n, dim, options);
       const double rss0 = RssMiB();
       const auto b0 = Clock::now();
       auto index =

@@ -1,51 +1,184 @@
-#include "distance.h"
+#include "timbre/index/distance.h"
 
-namespace timbre::index {
-
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define TIMBRE_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TIMBRE_SIMD_CLONES
+#if defined(__x86_64__)
+#include <immintrin.h>
 #endif
 
+namespace timbre::index {
 namespace {
 
-// Pairwise sum of 16 lanes: four vector adds instead of sixteen dependent ones.
-inline float Reduce(float (&acc)[16]) {
-  for (size_t width = 8; width > 0; width /= 2) {
-    for (size_t k = 0; k < width; ++k) acc[k] += acc[k + width];
-  }
-  return acc[0];
-}
+using Kernel = float (*)(const float*, const float*, size_t);
 
-}  // namespace
-
-TIMBRE_SIMD_CLONES float SquaredL2(const float* a, const float* b, size_t dim) {
-  float acc[16] = {};
+// Four partial sums: the baseline build cannot vectorise a single running sum.
+float SquaredL2Scalar(const float* a, const float* b, size_t dim) {
+  float acc[4] = {};
   size_t i = 0;
-  for (; i + 16 <= dim; i += 16) {
-    for (size_t k = 0; k < 16; ++k) {
+  for (; i + 4 <= dim; i += 4) {
+    for (size_t k = 0; k < 4; ++k) {
       const float t = a[i + k] - b[i + k];
       acc[k] += t * t;
     }
   }
-  // The tail and the final sum stay in the 16 lanes: a serial sum over them cost more than
-  // the vector part for short vectors (timbre-v1 has 46 dimensions).
-  for (size_t k = 0; i + k < dim; ++k) {
-    const float t = a[i + k] - b[i + k];
-    acc[k] += t * t;
+  for (; i < dim; ++i) {
+    const float t = a[i] - b[i];
+    acc[0] += t * t;
   }
-  return Reduce(acc);
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
-TIMBRE_SIMD_CLONES float InnerProduct(const float* a, const float* b, size_t dim) {
-  float acc[16] = {};
+float InnerProductScalar(const float* a, const float* b, size_t dim) {
+  float acc[4] = {};
+  size_t i = 0;
+  for (; i + 4 <= dim; i += 4) {
+    for (size_t k = 0; k < 4; ++k) acc[k] += a[i + k] * b[i + k];
+  }
+  for (; i < dim; ++i) acc[0] += a[i] * b[i];
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+#if defined(__x86_64__)
+
+// GCC 12's _mm512_reduce_add_ps passes an undefined vector as the merge source of a fully
+// selected extract, which -Wuninitialized reports although no lane of it is read.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+// AVX-512: a masked load takes the tail, so 46 dimensions are three vector steps.
+__attribute__((target("avx512f"))) float SquaredL2Avx512(const float* a, const float* b,
+                                                         size_t dim) {
+  __m512 acc = _mm512_setzero_ps();
   size_t i = 0;
   for (; i + 16 <= dim; i += 16) {
-    for (size_t k = 0; k < 16; ++k) acc[k] += a[i + k] * b[i + k];
+    const __m512 t = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    acc = _mm512_fmadd_ps(t, t, acc);
   }
-  for (size_t k = 0; i + k < dim; ++k) acc[k] += a[i + k] * b[i + k];
-  return Reduce(acc);
+  if (i < dim) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (dim - i)) - 1);
+    const __m512 t =
+        _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+    acc = _mm512_fmadd_ps(t, t, acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+__attribute__((target("avx512f"))) float InnerProductAvx512(const float* a, const float* b,
+                                                            size_t dim) {
+  __m512 acc = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+  }
+  if (i < dim) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (dim - i)) - 1);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+#pragma GCC diagnostic pop
+
+__attribute__((target("avx2,fma"))) float Sum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// The lanes a masked load reads for the last dim % 8 values (the rest stay zero).
+__attribute__((target("avx2,fma"))) __m256i TailMask(size_t n) {
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lanes);
+}
+
+// AVX2: two sums, so that consecutive steps do not wait on each other.
+__attribute__((target("avx2,fma"))) float SquaredL2Avx2(const float* a, const float* b,
+                                                        size_t dim) {
+  __m256 acc0 = _mm256_setzero_ps();
+  __m256 acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    const __m256 t = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    const __m256 u = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+    acc0 = _mm256_fmadd_ps(t, t, acc0);
+    acc1 = _mm256_fmadd_ps(u, u, acc1);
+  }
+  for (; i + 8 <= dim; i += 8) {
+    const __m256 t = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    acc0 = _mm256_fmadd_ps(t, t, acc0);
+  }
+  if (i < dim) {
+    const __m256i m = TailMask(dim - i);
+    const __m256 t = _mm256_sub_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m));
+    acc1 = _mm256_fmadd_ps(t, t, acc1);
+  }
+  return Sum8(_mm256_add_ps(acc0, acc1));
+}
+
+__attribute__((target("avx2,fma"))) float InnerProductAvx2(const float* a, const float* b,
+                                                           size_t dim) {
+  __m256 acc0 = _mm256_setzero_ps();
+  __m256 acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= dim; i += 8) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  }
+  if (i < dim) {
+    const __m256i m = TailMask(dim - i);
+    acc1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m), acc1);
+  }
+  return Sum8(_mm256_add_ps(acc0, acc1));
+}
+
+#endif
+
+struct Kernels {
+  Kernel squared_l2;
+  Kernel inner_product;
+};
+
+Kernels KernelsFor(DistanceIsa isa) {
+#if defined(__x86_64__)
+  if (isa == DistanceIsa::kAvx512) return {&SquaredL2Avx512, &InnerProductAvx512};
+  if (isa == DistanceIsa::kAvx2) return {&SquaredL2Avx2, &InnerProductAvx2};
+#endif
+  (void)isa;
+  return {&SquaredL2Scalar, &InnerProductScalar};
+}
+
+const Kernels& Chosen() {
+  static const Kernels kernels = KernelsFor(BestDistanceIsa());
+  return kernels;
+}
+
+}  // namespace
+
+DistanceIsa BestDistanceIsa() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return DistanceIsa::kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return DistanceIsa::kAvx2;
+#endif
+  return DistanceIsa::kScalar;
+}
+
+float SquaredL2(const float* a, const float* b, size_t dim) {
+  return Chosen().squared_l2(a, b, dim);
+}
+
+float InnerProduct(const float* a, const float* b, size_t dim) {
+  return Chosen().inner_product(a, b, dim);
+}
+
+float SquaredL2With(DistanceIsa isa, const float* a, const float* b, size_t dim) {
+  return KernelsFor(isa).squared_l2(a, b, dim);
+}
+
+float InnerProductWith(DistanceIsa isa, const float* a, const float* b, size_t dim) {
+  return KernelsFor(isa).inner_product(a, b, dim);
 }
 
 }  // namespace timbre::index

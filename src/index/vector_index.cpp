@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "distance.h"
+#include "timbre/index/distance.h"
 
 namespace timbre::index {
 namespace {

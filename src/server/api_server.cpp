@@ -2,6 +2,9 @@
 // helpers of api_context.h.
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -9,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "api_context.h"
+#include "timbre/store/json_views.h"
 
 namespace timbre::server {
 namespace {
@@ -43,35 +47,48 @@ const Route kRoutes[] = {
     {"GET", "/v1/path", &Path},
 };
 
-std::vector<std::string_view> Segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start < path.size()) {
-    if (path[start] == '/') {
-      ++start;
-      continue;
-    }
-    const size_t end = std::min(path.find('/', start), path.size());
-    out.push_back(path.substr(start, end - start));
-    start = end;
-  }
-  return out;
+// The next '/'-separated segment of `path` from `pos` on ("" at the end); moves `pos` past it.
+std::string_view NextSegment(std::string_view path, size_t& pos) {
+  while (pos < path.size() && path[pos] == '/') ++pos;
+  const size_t start = pos;
+  while (pos < path.size() && path[pos] != '/') ++pos;
+  return path.substr(start, pos - start);
 }
 
-bool Match(std::string_view pattern, std::string_view path, Params& params) {
-  const auto want = Segments(pattern);
-  const auto have = Segments(path);
-  if (want.size() != have.size()) return false;
-  Params found;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i].size() > 2 && want[i].front() == '{' && want[i].back() == '}') {
-      found[std::string(want[i].substr(1, want[i].size() - 2))] = std::string(have[i]);
-    } else if (want[i] != have[i]) {
+// Whether `path` fits `pattern`, segment by segment; the {name} segments' values go to
+// `params` only on a match. Runs for every route of every request, so it allocates nothing
+// until it has matched.
+bool Match(std::string_view pattern, std::string_view path, Params* params) {
+  size_t at_pattern = 0, at_path = 0;
+  std::string_view names[4], values[4];
+  size_t captured = 0;
+  while (true) {
+    const std::string_view want = NextSegment(pattern, at_pattern);
+    const std::string_view have = NextSegment(path, at_path);
+    if (want.empty() || have.empty()) {
+      if (!want.empty() || !have.empty()) return false;
+      break;
+    }
+    if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+      if (captured == std::size(names)) return false;
+      names[captured] = want.substr(1, want.size() - 2);
+      values[captured++] = have;
+    } else if (want != have) {
       return false;
     }
   }
-  params = std::move(found);
+  if (params != nullptr) {
+    params->clear();
+    for (size_t i = 0; i < captured; ++i) (*params)[std::string(names[i])] = std::string(values[i]);
+  }
   return true;
+}
+
+// A summary's JSON text without its closing brace.
+std::string OpenJson(const store::TrackSummary& track) {
+  std::string text = store::SummaryJson(track).dump(-1, ' ', false, Json::error_handler_t::replace);
+  text.pop_back();
+  return text;
 }
 
 }  // namespace
@@ -80,6 +97,13 @@ HttpResponse JsonResponse(int status, const Json& body) {
   HttpResponse r;
   r.status = status;
   r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return r;
+}
+
+HttpResponse JsonTextResponse(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
   return r;
 }
 
@@ -216,7 +240,7 @@ Result<std::vector<store::TrackSummary>> SummaryCache::Get(store::Store& store,
       for (int64_t id : ids) {
         auto it = known_.find(id);
         if (it == known_.end()) break;
-        out.push_back(it->second);
+        out.push_back(it->second.summary);
       }
       if (out.size() == ids.size()) return out;
     }
@@ -237,12 +261,27 @@ Result<std::vector<store::TrackSummary>> SummaryCache::Get(store::Store& store,
   // out, as Summaries() does, and not cached.
   auto found = store.Summaries(ids);
   if (!found.ok()) return found.status();
+  std::vector<Entry> entries;
+  entries.reserve(found->size());
+  for (const auto& t : *found) entries.push_back({t, OpenJson(t)});
   std::unique_lock lock(mu_);
   // Rows read before a change that another request has seen since are not kept.
   if (generation == generation_) {
-    for (const auto& t : *found) known_.insert_or_assign(t.id, t);
+    for (auto& e : entries) known_.insert_or_assign(e.summary.id, std::move(e));
   }
   return found;
+}
+
+void SummaryCache::AppendOpenJson(const store::TrackSummary& track, std::string& out) {
+  {
+    std::shared_lock lock(mu_);
+    auto it = known_.find(track.id);
+    if (it != known_.end()) {
+      out += it->second.open_json;
+      return;
+    }
+  }
+  out += OpenJson(track);
 }
 
 ApiContext::ApiContext(store::Store& s, jobs::JobRunner& r, ServerOptions o, Credentials c)
@@ -294,29 +333,37 @@ HttpResponse Metrics(ApiContext& c, const HttpRequest&, const Params&) {
   return r;
 }
 
+// Metric handles of one route, found on first use: prometheus-cpp's Add takes its family's
+// lock and hashes the labels, which on every request cost more than a search.
+struct RouteMetrics {
+  std::atomic<prometheus::Histogram*> latency{nullptr};
+  std::array<std::atomic<prometheus::Counter*>, 600> by_status{};  // indexed by HTTP status
+};
+
 struct ApiServer::Impl {
   std::unique_ptr<ApiContext> context;
   std::unique_ptr<HttpServer> http;
+  std::array<RouteMetrics, std::size(kRoutes) + 1> metrics;  // the last: unmatched paths
 
   HttpResponse Handle(const HttpRequest& request) {
     const auto start = std::chrono::steady_clock::now();
-    const Route* route = nullptr;
+    size_t route = std::size(kRoutes);
     Params params;
     bool path_known = false;
     std::string allowed;
-    for (const auto& r : kRoutes) {
-      Params p;
-      if (!Match(r.pattern, request.path, p)) continue;
+    for (size_t i = 0; i < std::size(kRoutes); ++i) {
+      const Route& r = kRoutes[i];
+      const bool method = request.method == r.method;
+      if (!Match(r.pattern, request.path, method ? &params : nullptr)) continue;
       path_known = true;
       allowed += (allowed.empty() ? "" : ", ") + std::string(r.method);
-      if (request.method == r.method) {
-        route = &r;
-        params = std::move(p);
+      if (method) {
+        route = i;
         break;
       }
     }
     HttpResponse response;
-    if (route == nullptr) {
+    if (route == std::size(kRoutes)) {
       response = path_known
                      ? ErrorResponse(405, "method_not_allowed",
                                      fmt::format("{} {} is not served; use {}", request.method,
@@ -324,17 +371,34 @@ struct ApiServer::Impl {
                      : ErrorResponse(404, "no_route", fmt::format("no route {}", request.path));
       if (path_known) response.headers["Allow"] = allowed;
     } else {
-      response = Guarded(*route, request, params);
+      response = Guarded(kRoutes[route], request, params);
     }
-    const std::string label = route ? route->pattern : "unmatched";
-    ApiContext& c = *context;
-    c.requests->Add({{"route", label}, {"status", std::to_string(response.status)}}).Increment();
-    c.latency
-        ->Add({{"route", label}},
-              prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25,
-                                                      1})
-        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Count(route, response.status, seconds);
     return response;
+  }
+
+  void Count(size_t route, int status, double seconds) {
+    ApiContext& c = *context;
+    RouteMetrics& m = metrics[route];
+    const char* label = route < std::size(kRoutes) ? kRoutes[route].pattern : "unmatched";
+    const size_t slot = static_cast<size_t>(std::clamp(status, 0, 599));
+    prometheus::Counter* counter = m.by_status[slot].load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      // Two threads may both get here: Add returns the same counter for the same labels.
+      counter = &c.requests->Add({{"route", label}, {"status", std::to_string(status)}});
+      m.by_status[slot].store(counter, std::memory_order_release);
+    }
+    counter->Increment();
+    prometheus::Histogram* latency = m.latency.load(std::memory_order_acquire);
+    if (latency == nullptr) {
+      latency = &c.latency->Add({{"route", label}},
+                                prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005,
+                                                                        0.01, 0.05, 0.25, 1});
+      m.latency.store(latency, std::memory_order_release);
+    }
+    latency->Observe(seconds);
   }
 
   // Credentials first (so that a stranger cannot drain a key's budget), then the rate limit.

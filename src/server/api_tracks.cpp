@@ -23,15 +23,21 @@ Result<int64_t> TrackId(const std::string& s, const char* what) {
   return id;
 }
 
-Json Playlist(const std::vector<index::PlaylistEntry>& entries) {
-  Json list = Json::array();
+// A playlist as a JSON array of summaries, each with its distance and seed; the summaries'
+// text comes from the cache.
+std::string Playlist(ApiContext& c, const std::vector<index::PlaylistEntry>& entries) {
+  std::string out = "[";
   for (const auto& e : entries) {
-    Json j = store::SummaryJson(e.track);
-    j["distance"] = e.distance;
-    j["seed"] = e.seed;
-    list.push_back(std::move(j));
+    if (out.size() > 1) out += ',';
+    c.summaries.AppendOpenJson(e.track, out);
+    out += ",\"distance\":";
+    out += Json(e.distance).dump();
+    out += ",\"seed\":";
+    out += std::to_string(e.seed);
+    out += '}';
   }
-  return list;
+  out += ']';
+  return out;
 }
 
 // The space's index, or the answer that explains why there is none.
@@ -108,7 +114,8 @@ HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p)
   request.exclude_same_album = QueryFlag(r, "exclude_same_album");
   auto entries = index::SimilarTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
-  return JsonResponse(200, {{"seed", *id}, {"space", space_name}, {"tracks", Playlist(*entries)}});
+  return JsonTextResponse(200, fmt::format(R"({{"seed":{},"space":{},"tracks":{}}})", *id,
+                                           Json(space_name).dump(), Playlist(c, *entries)));
 }
 
 HttpResponse TrackNotes(ApiContext& c, const HttpRequest& r, const Params& p) {
@@ -185,7 +192,8 @@ HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params&) {
   if (!space.ok()) return StatusResponse(space.status());
   auto entries = index::MixTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
-  return JsonResponse(200, {{"seeds", request.seeds}, {"tracks", Playlist(*entries)}});
+  return JsonTextResponse(200, fmt::format(R"({{"seeds":{},"tracks":{}}})",
+                                           Json(request.seeds).dump(), Playlist(c, *entries)));
 }
 
 HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params&) {
@@ -206,7 +214,8 @@ HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params&) {
   request.filter = std::move(*filter);
   auto entries = index::PathTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
-  return JsonResponse(200, {{"from", *from}, {"to", *to}, {"tracks", Playlist(*entries)}});
+  return JsonTextResponse(
+      200, fmt::format(R"({{"from":{},"to":{},"tracks":{}}})", *from, *to, Playlist(c, *entries)));
 }
 
 }  // namespace timbre::server

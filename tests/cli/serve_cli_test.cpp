@@ -204,6 +204,18 @@ TEST_F(ServeTest, ServesTracksAndPlaylists) {
   const auto similar = Http("GET", s.Url("/v1/tracks/1/similar?n=2")).json();
   ASSERT_EQ(similar["tracks"].size(), 2u);
   EXPECT_NE(similar["tracks"][0]["id"], 1);
+  // Each entry is the track's summary, as /v1/tracks lists it, with its distance and seed.
+  const auto listed = Http("GET", s.Url("/v1/tracks")).json();
+  for (const auto& t : similar["tracks"]) {
+    EXPECT_TRUE(t["distance"].is_number_float()) << t.dump();
+    EXPECT_EQ(t["seed"], 1);
+    Json summary = t;
+    summary.erase("distance");
+    summary.erase("seed");
+    bool found = false;
+    for (const auto& l : listed["tracks"]) found = found || l == summary;
+    EXPECT_TRUE(found) << t.dump() << " is not among " << listed.dump();
+  }
   // Scan threads commit in any order, so track 1 may be by either artist.
   const std::string seed_artist = track["tags"]["artist"];
   const auto other_artist =

@@ -1,0 +1,24 @@
+// Distances for exact search and for the HNSW graph's storage. Debian's FAISS is built for
+// the baseline x86-64 instruction set, where its fvec_L2sqr runs at a fraction of what the
+// vector units allow; these kernels are written for AVX-512 and AVX2 and chosen once, at
+// first use, from what the processor supports. The baseline loop stays for other machines.
+#pragma once
+
+#include <cstddef>
+
+namespace timbre::index {
+
+enum class DistanceIsa { kScalar, kAvx2, kAvx512 };
+
+// The widest kernel set this processor runs.
+DistanceIsa BestDistanceIsa();
+
+float SquaredL2(const float* a, const float* b, size_t dim);
+float InnerProduct(const float* a, const float* b, size_t dim);
+
+// One kernel set by name, so that tests can hold each against the others; `isa` must be
+// one the processor runs (BestDistanceIsa() or narrower).
+float SquaredL2With(DistanceIsa isa, const float* a, const float* b, size_t dim);
+float InnerProductWith(DistanceIsa isa, const float* a, const float* b, size_t dim);
+
+}  // namespace timbre::index

@@ -1,0 +1,55 @@
+// The distance kernels: every kernel set this processor runs, against a double-precision sum,
+// over the lengths that exercise each vector step and tail.
+#include "timbre/index/distance.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace timbre::index {
+namespace {
+
+std::vector<DistanceIsa> RunnableIsas() {
+  std::vector<DistanceIsa> out = {DistanceIsa::kScalar};
+  const DistanceIsa best = BestDistanceIsa();
+  if (best == DistanceIsa::kAvx2 || best == DistanceIsa::kAvx512) out.push_back(DistanceIsa::kAvx2);
+  if (best == DistanceIsa::kAvx512) out.push_back(DistanceIsa::kAvx512);
+  return out;
+}
+
+TEST(DistanceTest, EveryKernelMatchesADoubleSumAtEveryLength) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g;
+  for (size_t dim = 0; dim <= 70; ++dim) {
+    // One spare value on each side, so a kernel that reads past its row would read a NaN.
+    std::vector<float> a(dim + 2, std::nanf("")), b(dim + 2, std::nanf(""));
+    double l2 = 0, ip = 0, scale = 0;
+    for (size_t i = 1; i <= dim; ++i) {
+      a[i] = g(rng);
+      b[i] = g(rng);
+      l2 += (double{a[i]} - b[i]) * (double{a[i]} - b[i]);
+      ip += double{a[i]} * b[i];
+      scale += std::abs(double{a[i]} * b[i]) + 1;
+    }
+    for (DistanceIsa isa : RunnableIsas()) {
+      SCOPED_TRACE(testing::Message() << "dim " << dim << ", kernel set " << static_cast<int>(isa));
+      EXPECT_NEAR(SquaredL2With(isa, a.data() + 1, b.data() + 1, dim), l2, 1e-5 * (l2 + 1));
+      EXPECT_NEAR(InnerProductWith(isa, a.data() + 1, b.data() + 1, dim), ip, 1e-5 * scale);
+    }
+    EXPECT_EQ(SquaredL2(a.data() + 1, b.data() + 1, dim),
+              SquaredL2With(BestDistanceIsa(), a.data() + 1, b.data() + 1, dim));
+  }
+}
+
+TEST(DistanceTest, AVectorIsAtDistanceZeroFromItself) {
+  std::vector<float> v(46);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = 0.25f * static_cast<float>(i) - 3.0f;
+  for (DistanceIsa isa : RunnableIsas()) {
+    EXPECT_EQ(SquaredL2With(isa, v.data(), v.data(), v.size()), 0.0f);
+  }
+}
+
+}  // namespace
+}  // namespace timbre::index
