@@ -49,9 +49,19 @@ Status RequireIndexed(const SpaceIndex& space, int64_t track) {
 Result<std::vector<PlaylistEntry>> WithSummaries(const SummaryLookup& lookup,
                                                  std::vector<PlaylistEntry> entries) {
   std::vector<int64_t> ids;
+  ids.reserve(entries.size());
   for (const auto& e : entries) ids.push_back(e.track.id);
   auto summaries = lookup(ids);
   if (!summaries.ok()) return summaries.status();
+  // A cache answers in the order asked, with every track: pair them up without a map.
+  const bool in_order =
+      summaries->size() == entries.size() &&
+      std::equal(ids.begin(), ids.end(), summaries->begin(),
+                 [](int64_t id, const store::TrackSummary& s) { return s.id == id; });
+  if (in_order) {
+    for (size_t i = 0; i < entries.size(); ++i) entries[i].track = std::move((*summaries)[i]);
+    return entries;
+  }
   std::unordered_map<int64_t, store::TrackSummary> by_id;
   for (auto& s : *summaries) by_id.emplace(s.id, std::move(s));
   std::vector<PlaylistEntry> out;
