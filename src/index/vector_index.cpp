@@ -2,11 +2,12 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_io.h>
+#include <faiss/utils/Heap.h>
 #include <faiss/utils/distances.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -44,11 +45,14 @@ bool ReadRaw(std::FILE* f, T* data, size_t count) {
 // time in distances, and Debian's FAISS computes them with its scalar fallback.
 class FastDistance : public faiss::FlatCodesDistanceComputer {
  public:
-  explicit FastDistance(const faiss::IndexFlat& storage)
+  // `minimise`: inner products come negated, as the graph search needs them (FAISS's own
+  // searches wrap the storage's distance to negate it).
+  explicit FastDistance(const faiss::IndexFlat& storage, bool minimise = false)
       : FlatCodesDistanceComputer(storage.codes.data(), storage.code_size),
         base_(storage.get_xb()),
         dim_(static_cast<size_t>(storage.d)),
-        l2_(storage.metric_type == faiss::METRIC_L2) {}
+        l2_(storage.metric_type == faiss::METRIC_L2),
+        sign_(minimise && !l2_ ? -1.0f : 1.0f) {}
   void set_query(const float* x) override { query_ = x; }
   float symmetric_dis(idx_t i, idx_t j) override {
     return Measure(base_ + i * dim_, base_ + j * dim_);
@@ -60,11 +64,12 @@ class FastDistance : public faiss::FlatCodesDistanceComputer {
  private:
   // What FAISS expects of a flat storage: L2 squared, or the inner product itself.
   float Measure(const float* a, const float* b) const {
-    return l2_ ? SquaredL2(a, b, dim_) : InnerProduct(a, b, dim_);
+    return l2_ ? SquaredL2(a, b, dim_) : sign_ * InnerProduct(a, b, dim_);
   }
   const float* base_;
   size_t dim_;
   bool l2_;
+  float sign_;
   const float* query_ = nullptr;
 };
 
@@ -85,6 +90,31 @@ void UseFastStorage(faiss::IndexHNSW& hnsw) {
   if (hnsw.own_fields) delete old;
   hnsw.storage = fast;
   hnsw.own_fields = true;
+}
+
+// One query through the graph on the calling thread, as IndexHNSW::search does it but
+// without its OpenMP region: even with one thread, opening one costs two futex calls per
+// search, and its visited table (one byte per vector, allocated and cleared each time) is
+// kept per thread here and cleared only when its marks wrap.
+void SearchGraph(const faiss::IndexHNSW& index, const float* query, size_t k,
+                 const faiss::SearchParametersHNSW& params, float* distances,
+                 faiss::Index::idx_t* labels) {
+  thread_local std::unique_ptr<faiss::VisitedTable> visited;
+  const auto total = static_cast<size_t>(index.ntotal);
+  if (!visited || visited->visited.size() < total) {
+    visited = std::make_unique<faiss::VisitedTable>(static_cast<int>(total));
+  }
+  FastDistance distance(*static_cast<const faiss::IndexFlat*>(index.storage), true);
+  distance.set_query(query);
+  const auto count = static_cast<faiss::Index::idx_t>(k);
+  faiss::maxheap_heapify(count, distances, labels);
+  index.hnsw.search(distance, static_cast<int>(k), labels, distances, *visited, &params);
+  visited->advance();
+  faiss::maxheap_reorder(count, distances, labels);
+  // The graph minimises: inner products come back negated (IndexHNSW::search turns them back).
+  if (index.metric_type == faiss::METRIC_INNER_PRODUCT) {
+    for (size_t i = 0; i < k; ++i) distances[i] = -distances[i];
+  }
 }
 
 }  // namespace
@@ -330,13 +360,8 @@ std::vector<Neighbour> VectorIndex::Search(const float* query, size_t k,
   }
   std::vector<float> distances(k);
   std::vector<faiss::Index::idx_t> labels(k, -1);
-  // FAISS opens an OpenMP team for every search, even of one query; waking the team costs
-  // more than the search. One query runs on the calling thread (the setting is per thread).
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  m.index->search(1, q.data(), static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data(),
-                  &params);
-  omp_set_num_threads(threads);
+  SearchGraph(*static_cast<const faiss::IndexHNSW*>(m.index.get()), q.data(), k, params,
+              distances.data(), labels.data());
   std::vector<Neighbour> out;
   for (size_t i = 0; i < k; ++i) {
     if (labels[i] < 0) break;
@@ -389,7 +414,10 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Read(std::FILE* in, const Inde
   } catch (const faiss::FaissException& e) {
     return Corrupt(fmt::format("the vector index is damaged: {}", e.what()));
   }
-  const bool hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(impl->index.get()) != nullptr;
+  // An HNSW index is searched through its flat storage (SearchGraph), so it must have one.
+  const auto* graph = dynamic_cast<faiss::IndexHNSWFlat*>(impl->index.get());
+  const bool hnsw =
+      graph != nullptr && dynamic_cast<const faiss::IndexFlat*>(graph->storage) != nullptr;
   const bool flat = dynamic_cast<faiss::IndexFlat*>(impl->index.get()) != nullptr;
   if ((impl->kind == IndexKind::kHnsw ? !hnsw : !flat) ||
       static_cast<size_t>(impl->index->d) != impl->dim ||
