@@ -179,6 +179,14 @@ TEST_F(ServeTest, ServesTheServiceRoutes) {
   const auto metrics = Http("GET", s.Url("/metrics"));
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("timbre_http_requests_total"), std::string::npos);
+  // Counted by route and status: /health twice, /v1/nothing twice (unmatched), one 405.
+  for (const char* line : {"timbre_http_requests_total{route=\"/health\",status=\"200\"} 2\n",
+                           "timbre_http_requests_total{route=\"unmatched\",status=\"404\"} 2\n",
+                           "timbre_http_requests_total{route=\"unmatched\",status=\"405\"} 1\n",
+                           "timbre_http_request_seconds_count{route=\"/health\"} 2\n",
+                           "timbre_http_request_seconds_count{route=\"/v1/capabilities\"} 1\n"}) {
+    EXPECT_NE(metrics.body.find(line), std::string::npos) << line << metrics.body;
+  }
   EXPECT_NE(metrics.body.find("timbre_jobs{state=\"pending\"}"), std::string::npos);
   EXPECT_NE(metrics.body.find("timbre_jobs_completed_total 0"), std::string::npos);
 }
