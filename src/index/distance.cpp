@@ -9,34 +9,34 @@ namespace {
 
 using Kernel = float (*)(const float*, const float*, size_t);
 
-// Four partial sums: the baseline build cannot vectorise a single running sum.
-float SquaredL2Scalar(const float* a, const float* b, size_t dim) {
-  float acc[4] = {};
-  size_t i = 0;
-  for (; i + 4 <= dim; i += 4) {
-    for (size_t k = 0; k < 4; ++k) {
-      const float t = a[i + k] - b[i + k];
-      acc[k] += t * t;
-    }
-  }
-  for (; i < dim; ++i) {
-    const float t = a[i] - b[i];
-    acc[0] += t * t;
-  }
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
-}
+// Each kernel set is written once for both measures: kL2 adds squared differences, otherwise
+// products.
+enum Measure : bool { kProduct = false, kL2 = true };
 
-float InnerProductScalar(const float* a, const float* b, size_t dim) {
+// Four partial sums: the baseline build cannot vectorise a single running sum.
+template <Measure M>
+float Scalar(const float* a, const float* b, size_t dim) {
+  auto term = [](float x, float y) { return M == kL2 ? (x - y) * (x - y) : x * y; };
   float acc[4] = {};
   size_t i = 0;
   for (; i + 4 <= dim; i += 4) {
-    for (size_t k = 0; k < 4; ++k) acc[k] += a[i + k] * b[i + k];
+    for (size_t k = 0; k < 4; ++k) acc[k] += term(a[i + k], b[i + k]);
   }
-  for (; i < dim; ++i) acc[0] += a[i] * b[i];
+  for (; i < dim; ++i) acc[0] += term(a[i], b[i]);
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
 #if defined(__x86_64__)
+
+template <Measure M>
+__attribute__((target("avx512f"))) inline __m512 Step16(__m512 acc, __m512 x, __m512 y) {
+  if constexpr (M == kL2) {
+    const __m512 t = _mm512_sub_ps(x, y);
+    return _mm512_fmadd_ps(t, t, acc);
+  } else {
+    return _mm512_fmadd_ps(x, y, acc);
+  }
+}
 
 // GCC 12's _mm512_reduce_add_ps passes an undefined vector as the merge source of a fully
 // selected extract, which -Wuninitialized reports although no lane of it is read.
@@ -44,38 +44,31 @@ float InnerProductScalar(const float* a, const float* b, size_t dim) {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 // AVX-512: a masked load takes the tail, so 46 dimensions are three vector steps.
-__attribute__((target("avx512f"))) float SquaredL2Avx512(const float* a, const float* b,
-                                                         size_t dim) {
+template <Measure M>
+__attribute__((target("avx512f"))) float Avx512(const float* a, const float* b, size_t dim) {
   __m512 acc = _mm512_setzero_ps();
   size_t i = 0;
   for (; i + 16 <= dim; i += 16) {
-    const __m512 t = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-    acc = _mm512_fmadd_ps(t, t, acc);
+    acc = Step16<M>(acc, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
   }
   if (i < dim) {
     const __mmask16 m = static_cast<__mmask16>((1u << (dim - i)) - 1);
-    const __m512 t =
-        _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
-    acc = _mm512_fmadd_ps(t, t, acc);
-  }
-  return _mm512_reduce_add_ps(acc);
-}
-
-__attribute__((target("avx512f"))) float InnerProductAvx512(const float* a, const float* b,
-                                                            size_t dim) {
-  __m512 acc = _mm512_setzero_ps();
-  size_t i = 0;
-  for (; i + 16 <= dim; i += 16) {
-    acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
-  }
-  if (i < dim) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (dim - i)) - 1);
-    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc);
+    acc = Step16<M>(acc, _mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
   }
   return _mm512_reduce_add_ps(acc);
 }
 
 #pragma GCC diagnostic pop
+
+template <Measure M>
+__attribute__((target("avx2,fma"))) inline __m256 Step8(__m256 acc, __m256 x, __m256 y) {
+  if constexpr (M == kL2) {
+    const __m256 t = _mm256_sub_ps(x, y);
+    return _mm256_fmadd_ps(t, t, acc);
+  } else {
+    return _mm256_fmadd_ps(x, y, acc);
+  }
+}
 
 __attribute__((target("avx2,fma"))) float Sum8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -91,44 +84,21 @@ __attribute__((target("avx2,fma"))) __m256i TailMask(size_t n) {
 }
 
 // AVX2: two sums, so that consecutive steps do not wait on each other.
-__attribute__((target("avx2,fma"))) float SquaredL2Avx2(const float* a, const float* b,
-                                                        size_t dim) {
+template <Measure M>
+__attribute__((target("avx2,fma"))) float Avx2(const float* a, const float* b, size_t dim) {
   __m256 acc0 = _mm256_setzero_ps();
   __m256 acc1 = _mm256_setzero_ps();
   size_t i = 0;
   for (; i + 16 <= dim; i += 16) {
-    const __m256 t = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-    const __m256 u = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
-    acc0 = _mm256_fmadd_ps(t, t, acc0);
-    acc1 = _mm256_fmadd_ps(u, u, acc1);
+    acc0 = Step8<M>(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    acc1 = Step8<M>(acc1, _mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
   }
   for (; i + 8 <= dim; i += 8) {
-    const __m256 t = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-    acc0 = _mm256_fmadd_ps(t, t, acc0);
+    acc0 = Step8<M>(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
   }
   if (i < dim) {
     const __m256i m = TailMask(dim - i);
-    const __m256 t = _mm256_sub_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m));
-    acc1 = _mm256_fmadd_ps(t, t, acc1);
-  }
-  return Sum8(_mm256_add_ps(acc0, acc1));
-}
-
-__attribute__((target("avx2,fma"))) float InnerProductAvx2(const float* a, const float* b,
-                                                           size_t dim) {
-  __m256 acc0 = _mm256_setzero_ps();
-  __m256 acc1 = _mm256_setzero_ps();
-  size_t i = 0;
-  for (; i + 16 <= dim; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
-  }
-  for (; i + 8 <= dim; i += 8) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-  }
-  if (i < dim) {
-    const __m256i m = TailMask(dim - i);
-    acc1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m), acc1);
+    acc1 = Step8<M>(acc1, _mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m));
   }
   return Sum8(_mm256_add_ps(acc0, acc1));
 }
@@ -142,11 +112,11 @@ struct Kernels {
 
 Kernels KernelsFor(DistanceIsa isa) {
 #if defined(__x86_64__)
-  if (isa == DistanceIsa::kAvx512) return {&SquaredL2Avx512, &InnerProductAvx512};
-  if (isa == DistanceIsa::kAvx2) return {&SquaredL2Avx2, &InnerProductAvx2};
+  if (isa == DistanceIsa::kAvx512) return {&Avx512<kL2>, &Avx512<kProduct>};
+  if (isa == DistanceIsa::kAvx2) return {&Avx2<kL2>, &Avx2<kProduct>};
 #endif
   (void)isa;
-  return {&SquaredL2Scalar, &InnerProductScalar};
+  return {&Scalar<kL2>, &Scalar<kProduct>};
 }
 
 const Kernels& Chosen() {
