@@ -2,11 +2,8 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
-#include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
-#include <faiss/impl/IDSelector.h>
 #include <faiss/index_io.h>
-#include <faiss/utils/Heap.h>
 #include <faiss/utils/distances.h>
 
 #include <algorithm>
@@ -17,20 +14,13 @@
 
 #include <fmt/format.h>
 
+#include "graph_search.h"
 #include "timbre/index/distance.h"
 
 namespace timbre::index {
 namespace {
 
 constexpr char kMagic[8] = {'T', 'B', 'V', 'E', 'C', 'I', 'X', '1'};
-
-// Positions a search may return: live and, when filtering, allowed.
-struct BitmapSelector : faiss::IDSelector {
-  const std::vector<uint8_t>* bits = nullptr;
-  bool is_member(faiss::Index::idx_t id) const override {
-    return id >= 0 && static_cast<size_t>(id) < bits->size() && (*bits)[id] != 0;
-  }
-};
 
 template <typename T>
 bool WriteRaw(std::FILE* f, const T* data, size_t count) {
@@ -41,18 +31,16 @@ bool ReadRaw(std::FILE* f, T* data, size_t count) {
   return count == 0 || std::fread(data, sizeof(T), count, f) == count;
 }
 
-// Flat storage for HNSW whose distances are ours: FAISS's graph search spends most of its
-// time in distances, and Debian's FAISS computes them with its scalar fallback.
+// Flat storage for HNSW whose distances are ours: building the graph spends most of its time
+// in distances, and Debian's FAISS computes them with its scalar fallback. (Searches walk the
+// graph in graph_search.cpp.)
 class FastDistance : public faiss::FlatCodesDistanceComputer {
  public:
-  // `minimise`: inner products come negated, as the graph search needs them (FAISS's own
-  // searches wrap the storage's distance to negate it).
-  explicit FastDistance(const faiss::IndexFlat& storage, bool minimise = false)
+  explicit FastDistance(const faiss::IndexFlat& storage)
       : FlatCodesDistanceComputer(storage.codes.data(), storage.code_size),
         base_(storage.get_xb()),
         dim_(static_cast<size_t>(storage.d)),
-        l2_(storage.metric_type == faiss::METRIC_L2),
-        sign_(minimise && !l2_ ? -1.0f : 1.0f) {}
+        l2_(storage.metric_type == faiss::METRIC_L2) {}
   void set_query(const float* x) override { query_ = x; }
   float symmetric_dis(idx_t i, idx_t j) override {
     return Measure(base_ + i * dim_, base_ + j * dim_);
@@ -62,14 +50,14 @@ class FastDistance : public faiss::FlatCodesDistanceComputer {
   }
 
  private:
-  // What FAISS expects of a flat storage: L2 squared, or the inner product itself.
+  // What FAISS expects of a flat storage: L2 squared, or the inner product itself (its graph
+  // construction negates it).
   float Measure(const float* a, const float* b) const {
-    return l2_ ? SquaredL2(a, b, dim_) : sign_ * InnerProduct(a, b, dim_);
+    return l2_ ? SquaredL2(a, b, dim_) : InnerProduct(a, b, dim_);
   }
   const float* base_;
   size_t dim_;
   bool l2_;
-  float sign_;
   const float* query_ = nullptr;
 };
 
@@ -90,31 +78,6 @@ void UseFastStorage(faiss::IndexHNSW& hnsw) {
   if (hnsw.own_fields) delete old;
   hnsw.storage = fast;
   hnsw.own_fields = true;
-}
-
-// One query through the graph on the calling thread, as IndexHNSW::search does it but
-// without its OpenMP region: even with one thread, opening one costs two futex calls per
-// search, and its visited table (one byte per vector, allocated and cleared each time) is
-// kept per thread here and cleared only when its marks wrap.
-void SearchGraph(const faiss::IndexHNSW& index, const float* query, size_t k,
-                 const faiss::SearchParametersHNSW& params, float* distances,
-                 faiss::Index::idx_t* labels) {
-  thread_local std::unique_ptr<faiss::VisitedTable> visited;
-  const auto total = static_cast<size_t>(index.ntotal);
-  if (!visited || visited->visited.size() < total) {
-    visited = std::make_unique<faiss::VisitedTable>(static_cast<int>(total));
-  }
-  FastDistance distance(*static_cast<const faiss::IndexFlat*>(index.storage), true);
-  distance.set_query(query);
-  const auto count = static_cast<faiss::Index::idx_t>(k);
-  faiss::maxheap_heapify(count, distances, labels);
-  index.hnsw.search(distance, static_cast<int>(k), labels, distances, *visited, &params);
-  visited->advance();
-  faiss::maxheap_reorder(count, distances, labels);
-  // The graph minimises: inner products come back negated (IndexHNSW::search turns them back).
-  if (index.metric_type == faiss::METRIC_INNER_PRODUCT) {
-    for (size_t i = 0; i < k; ++i) distances[i] = -distances[i];
-  }
 }
 
 }  // namespace
@@ -144,8 +107,6 @@ struct VectorIndex::Impl {
   float Reported(float raw) const {
     return metric == Metric::kL2 ? std::sqrt(std::max(raw, 0.0f)) : 1.0f + raw;
   }
-  // FAISS reports L2 squared, or the inner product (not its negation) for cosine.
-  float FromFaiss(float d) const { return Reported(metric == Metric::kL2 ? d : -d); }
 
   std::vector<float> Prepare(const float* v) const {
     std::vector<float> out(v, v + dim);
@@ -345,27 +306,21 @@ std::vector<Neighbour> VectorIndex::Search(const float* query, size_t k,
   }
   const size_t want = std::min(k, candidates);
   const std::vector<float> q = m.Prepare(query);
-  // FAISS 1.7.3 reads the candidate list from two places: the heap is sized by the index's
-  // efSearch (TuneSearch) and the stopping rule counts against the parameters' efSearch, so
-  // both carry the same length.
-  faiss::SearchParametersHNSW params;
-  params.efSearch = static_cast<const faiss::IndexHNSW*>(m.index.get())->hnsw.efSearch;
-  BitmapSelector selector;
+  const auto& hnsw = *static_cast<const faiss::IndexHNSW*>(m.index.get());
+  GraphQuery graph_query;
+  graph_query.vector = q.data();
+  graph_query.k = k;
+  graph_query.breadth = static_cast<size_t>(hnsw.hnsw.efSearch);
   if (allowed != nullptr) {
-    selector.bits = &bits;
-    params.sel = &selector;
+    graph_query.allowed = &bits;
   } else if (m.live_count < m.keys.size()) {
-    selector.bits = &m.live;
-    params.sel = &selector;
+    graph_query.allowed = &m.live;
   }
-  std::vector<float> distances(k);
-  std::vector<faiss::Index::idx_t> labels(k, -1);
-  SearchGraph(*static_cast<const faiss::IndexHNSW*>(m.index.get()), q.data(), k, params,
-              distances.data(), labels.data());
   std::vector<Neighbour> out;
-  for (size_t i = 0; i < k; ++i) {
-    if (labels[i] < 0) break;
-    out.push_back({m.keys[labels[i]], m.FromFaiss(distances[i])});
+  out.reserve(k);
+  for (const GraphHit& hit :
+       SearchHnswGraph(hnsw.hnsw, m.Data(), m.dim, m.metric != Metric::kL2, graph_query)) {
+    out.push_back({m.keys[static_cast<size_t>(hit.position)], m.Reported(hit.distance)});
   }
   if (out.size() < want) return SearchExact(query, k, allowed);
   return out;
@@ -411,13 +366,17 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Read(std::FILE* in, const Inde
   }
   try {
     impl->index.reset(faiss::read_index(in));
-  } catch (const faiss::FaissException& e) {
+  } catch (const std::exception& e) {  // FAISS's own checks, or a size that cannot be allocated
     return Corrupt(fmt::format("the vector index is damaged: {}", e.what()));
   }
-  // An HNSW index is searched through its flat storage (SearchGraph), so it must have one.
+  // An HNSW graph is walked here (graph_search.h) over its flat storage's rows, so it must
+  // have that storage and a graph whose links all lead somewhere.
   const auto* graph = dynamic_cast<faiss::IndexHNSWFlat*>(impl->index.get());
-  const bool hnsw =
-      graph != nullptr && dynamic_cast<const faiss::IndexFlat*>(graph->storage) != nullptr;
+  const auto* rows =
+      graph != nullptr ? dynamic_cast<const faiss::IndexFlat*>(graph->storage) : nullptr;
+  const bool hnsw = rows != nullptr && rows->ntotal == graph->ntotal && rows->d == graph->d &&
+                    rows->codes.size() == static_cast<size_t>(rows->ntotal) * rows->code_size &&
+                    WalkableGraph(graph->hnsw, static_cast<size_t>(graph->ntotal));
   const bool flat = dynamic_cast<faiss::IndexFlat*>(impl->index.get()) != nullptr;
   if ((impl->kind == IndexKind::kHnsw ? !hnsw : !flat) ||
       static_cast<size_t>(impl->index->d) != impl->dim ||
