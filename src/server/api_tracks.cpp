@@ -1,6 +1,8 @@
 // Track routes: listing with filters, one track in full, and the playlists (similar, mix,
 // path) over the similarity index.
 #include <charconv>
+#include <cmath>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -23,20 +25,26 @@ Result<int64_t> TrackId(const std::string& s, const char* what) {
   return id;
 }
 
-// A playlist as a JSON array of summaries, each with its distance and seed; the summaries'
-// text comes from the cache.
-std::string Playlist(ApiContext& c, const std::vector<index::PlaylistEntry>& entries) {
-  std::string out = "[";
-  for (const auto& e : entries) {
-    if (out.size() > 1) out += ',';
-    c.summaries.AppendOpenJson(e.track, out);
-    out += ",\"distance\":";
-    out += Json(e.distance).dump();
-    out += ",\"seed\":";
-    out += std::to_string(e.seed);
-    out += '}';
+// A playlist answer: `head` (the object's opening members), then "tracks", an array of
+// summaries each with its distance and seed, written in one string from the cache's text.
+std::string PlaylistBody(ApiContext& c, std::string_view head,
+                         const std::vector<index::PlaylistEntry>& entries) {
+  std::string out;
+  out.reserve(head.size() + 16 + entries.size() * 256);
+  out += head;
+  out += "\"tracks\":[";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out += ',';
+    c.summaries.AppendOpenJson(entries[i].track, out);
+    const auto distance = static_cast<double>(entries[i].distance);
+    if (std::isfinite(distance)) {  // the shortest text that reads back as the same double
+      fmt::format_to(std::back_inserter(out), ",\"distance\":{}", distance);
+    } else {
+      out += ",\"distance\":null";
+    }
+    fmt::format_to(std::back_inserter(out), ",\"seed\":{}}}", entries[i].seed);
   }
-  out += ']';
+  out += "]}";
   return out;
 }
 
@@ -114,8 +122,9 @@ HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p)
   request.exclude_same_album = QueryFlag(r, "exclude_same_album");
   auto entries = index::SimilarTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
-  return JsonTextResponse(200, fmt::format(R"({{"seed":{},"space":{},"tracks":{}}})", *id,
-                                           Json(space_name).dump(), Playlist(c, *entries)));
+  return JsonTextResponse(
+      200, PlaylistBody(c, fmt::format(R"({{"seed":{},"space":{},)", *id, Json(space_name).dump()),
+                        *entries));
 }
 
 HttpResponse TrackNotes(ApiContext& c, const HttpRequest& r, const Params& p) {
@@ -192,8 +201,8 @@ HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params&) {
   if (!space.ok()) return StatusResponse(space.status());
   auto entries = index::MixTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
-  return JsonTextResponse(200, fmt::format(R"({{"seeds":{},"tracks":{}}})",
-                                           Json(request.seeds).dump(), Playlist(c, *entries)));
+  return JsonTextResponse(
+      200, PlaylistBody(c, fmt::format(R"({{"seeds":{},)", Json(request.seeds).dump()), *entries));
 }
 
 HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params&) {
@@ -215,7 +224,7 @@ HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params&) {
   auto entries = index::PathTracks(c.store, **space, request, Summaries(c));
   if (!entries.ok()) return StatusResponse(entries.status());
   return JsonTextResponse(
-      200, fmt::format(R"({{"from":{},"to":{},"tracks":{}}})", *from, *to, Playlist(c, *entries)));
+      200, PlaylistBody(c, fmt::format(R"({{"from":{},"to":{},)", *from, *to), *entries));
 }
 
 }  // namespace timbre::server

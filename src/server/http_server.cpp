@@ -56,10 +56,17 @@ std::string ClientAddress(MHD_Connection* connection) {
   return text;
 }
 
-MHD_Result Send(MHD_Connection* connection, const HttpResponse& r) {
-  MHD_Response* response = MHD_create_response_from_buffer(
-      r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
-  if (response == nullptr) return MHD_NO;
+void FreeBody(void* body) { delete static_cast<std::string*>(body); }
+
+// The response's body is handed to libmicrohttpd, which frees it once sent, rather than copied.
+MHD_Result Send(MHD_Connection* connection, HttpResponse& r) {
+  auto* body = new std::string(std::move(r.body));
+  MHD_Response* response = MHD_create_response_from_buffer_with_free_callback_cls(
+      body->size(), body->data(), &FreeBody, body);
+  if (response == nullptr) {
+    delete body;
+    return MHD_NO;
+  }
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
   for (const auto& [name, value] : r.headers) {
     MHD_add_response_header(response, name.c_str(), value.c_str());
@@ -95,7 +102,10 @@ struct HttpServer::Impl {
       *upload_data_size = 0;
       return MHD_YES;
     }
-    if (pending->too_large) return Send(connection, self->too_large);
+    if (pending->too_large) {
+      HttpResponse too_large = self->too_large;
+      return Send(connection, too_large);
+    }
     HttpRequest request;
     request.method = method;
     request.path = url;
