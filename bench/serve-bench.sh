@@ -7,12 +7,6 @@
 #
 #   bench/serve-bench.sh [N]    (default 10000; the store is made once and kept)
 #
-# wrk shares the server's two cores, and runs as a batch task (chrt --batch): as a normal
-# task, every response wakes a wrk thread that preempts a server thread on the spot (about
-# 8,000 preemptions a second per server thread), which a client on another machine would not
-# do. A batch task gets the same share of the CPU but does not preempt on wakeup. The
-# random-seed row is repeated with wrk as a normal task, for comparison.
-#
 # Env: DURATION (wrk seconds, default 60), CONNECTIONS (200), THREADS (server HTTP threads,
 # 2), SUBMIT (1000), TIMBRE, MAKE_STORE.
 set -euo pipefail
@@ -47,12 +41,10 @@ start_server() {
 }
 
 # "req/s p50_ms p99_ms errors" from one wrk run; extra arguments go to wrk (a script).
-# POLICY: how wrk is scheduled (batch, or other for a normal task).
-POLICY=batch
 load() {
   local url=$1
   shift
-  TRACKS=$N chrt --"$POLICY" 0 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" >"$work/wrk.txt"
+  TRACKS=$N wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" >"$work/wrk.txt"
   awk '
     /Requests\/sec/ { rps = $2 }
     /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
@@ -62,7 +54,7 @@ load() {
 }
 
 start_server "$db"
-echo "store: $db ($N tracks); server: $THREADS HTTP threads; wrk: 2 threads, $CONNECTIONS connections, ${DURATION} s each, a batch task unless said"
+echo "store: $db ($N tracks); server: $THREADS HTTP threads; wrk: 2 threads, $CONNECTIONS connections, ${DURATION} s each"
 printf '%-40s %10s %9s %9s %8s %8s\n' "route" "req/s" "p50_ms" "p99_ms" "errors" "vs_health"
 read -r h_rps h_p50 h_p99 h_err < <(load "http://127.0.0.1:$port/health")
 printf '%-40s %10s %9s %9s %8s %8s\n' "GET /health (reference)" "$h_rps" "$h_p50" "$h_p99" "$h_err" "1.00"
@@ -76,8 +68,6 @@ row() {
 row "GET /v1/tracks/1/similar (one seed)" "http://127.0.0.1:$port/v1/tracks/1/similar"
 row "GET /v1/tracks/RANDOM/similar" "http://127.0.0.1:$port" -s bench/similar-random.lua
 row "GET /v1/tracks/1 (track in full)" "http://127.0.0.1:$port/v1/tracks/1"
-POLICY=other
-row "GET /v1/tracks/RANDOM/similar, wrk normal" "http://127.0.0.1:$port" -s bench/similar-random.lua
 kill "$server"; wait "$server" 2>/dev/null || true
 
 # Jobs: SUBMIT analyze jobs of one small file, each must complete exactly once.

@@ -35,7 +35,7 @@ struct IndexOptions {
   size_t exact_below_cells = 8000000;
   int hnsw_m = 32;  // graph degree
   int ef_construction = 80;
-  // HNSW candidate list while searching (at least k). 32 finds 99.8 % of the exact top 10
+  // HNSW candidate list while searching (at least k). 32 finds 99.7 % of the exact top 10
   // on 10k timbre-v1 vectors at half the time of 64 (docs/similarity.md).
   int ef_search = 32;
   // From this many vectors on, ef_search_large.
