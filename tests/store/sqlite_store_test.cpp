@@ -84,6 +84,17 @@ TEST(SqliteStoreTest, CommitReplacesAnalysesAtomically) {
   EXPECT_EQ(t.track.duration, 12.5);
   EXPECT_EQ(t.track.tags.title, "Title");
   EXPECT_FALSE(t.track.first_seen.empty());
+  // The queries are prepared once and kept: an absent track, then the same one again, then
+  // a write, which no kept query may hold back.
+  auto absent = (*s)->GetTrack(*id1 + 1000);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+  auto again = (*s)->GetTrack(*id1);
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->descriptors.size(), 2u);
+  EXPECT_EQ((*again)->descriptors[0].value, -9.0);
+  ASSERT_TRUE((*s)->CommitTrack(MakeWrite("/m/a.flac", "", -7.0)).ok());
+  EXPECT_EQ((*(*s)->GetTrack(*id1))->descriptors[0].value, -7.0);
 }
 
 TEST(SqliteStoreTest, MoveGoneAndHashLookup) {

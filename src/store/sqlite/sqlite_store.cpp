@@ -278,9 +278,14 @@ WHERE t.album_key = ?1 AND t.status = 'ok' ORDER BY t.id)sql");
 
   Result<std::optional<TrackDetails>> GetTrack(int64_t id) override {
     std::lock_guard lock(mu_);
+    // The statements are prepared once and kept (a server asks for tracks all the time); each
+    // is stepped to its end or reset, so none holds a read open after the call.
+    static const std::string kTrackSql =
+        fmt::format("SELECT {} FROM tracks WHERE id = ?1", kTrackColumns);
     TrackDetails d;
     {
-      Statement s(db_->handle(), fmt::format("SELECT {} FROM tracks WHERE id = ?1", kTrackColumns));
+      Statement& s = db_->Cached(kTrackSql.c_str());
+      TIMBRE_RETURN_IF_ERROR(s.prepared());
       s.Bind(1, id);
       Status st;
       if (!s.Step(&st)) {
@@ -288,12 +293,14 @@ WHERE t.album_key = ?1 AND t.status = 'ok' ORDER BY t.id)sql");
         return std::optional<TrackDetails>();
       }
       d.track = ReadTrack(s);
+      s.Reset();
     }
     Status st;
-    Statement a(db_->handle(), R"sql(
+    Statement& a = db_->Cached(R"sql(
 SELECT analyzer, analyzer_version, params, params_hash, engine_version, audio_window, seconds,
   notes, created_at, model_ids, model_sha256 FROM analyses WHERE track_id = ?1
 ORDER BY analyzer)sql");
+    TIMBRE_RETURN_IF_ERROR(a.prepared());
     a.Bind(1, id);
     while (a.Step(&st)) {
       StoredAnalysis sa;
@@ -312,21 +319,24 @@ ORDER BY analyzer)sql");
       d.analyses.push_back(std::move(sa));
     }
     if (!st.ok()) return st;
-    Statement ds(db_->handle(), R"sql(
+    Statement& ds = db_->Cached(R"sql(
 SELECT a.analyzer, d.name, d.value, d.unit FROM descriptors d JOIN analyses a ON a.id = d.analysis_id
 WHERE d.track_id = ?1 ORDER BY a.analyzer, d.name)sql");
+    TIMBRE_RETURN_IF_ERROR(ds.prepared());
     ds.Bind(1, id);
     while (ds.Step(&st)) d.descriptors.push_back({ds.Text(0), ds.Text(1), ds.Real(2), ds.Text(3)});
     if (!st.ok()) return st;
-    Statement ts(db_->handle(), R"sql(
+    Statement& ts = db_->Cached(R"sql(
 SELECT a.analyzer, v.name, v.value FROM text_values v JOIN analyses a ON a.id = v.analysis_id
 WHERE v.track_id = ?1 ORDER BY a.analyzer, v.name)sql");
+    TIMBRE_RETURN_IF_ERROR(ts.prepared());
     ts.Bind(1, id);
     while (ts.Step(&st)) d.texts.push_back({ts.Text(0), ts.Text(1), ts.Text(2)});
     if (!st.ok()) return st;
-    Statement gs(db_->handle(), R"sql(
+    Statement& gs = db_->Cached(R"sql(
 SELECT COALESCE(a.analyzer, ''), g.name, g.value, COALESCE(g.score, 0) FROM tags g
 LEFT JOIN analyses a ON a.id = g.analysis_id WHERE g.track_id = ?1 ORDER BY g.name)sql");
+    TIMBRE_RETURN_IF_ERROR(gs.prepared());
     gs.Bind(1, id);
     while (gs.Step(&st)) d.tags.push_back({gs.Text(0), gs.Text(1), gs.Text(2), gs.Real(3)});
     if (!st.ok()) return st;
