@@ -13,6 +13,7 @@ if [ "${TIMBRE_SANITIZE:-0}" = 1 ]; then
   build=build-asan
   flags=(-DCMAKE_BUILD_TYPE=Debug -DTIMBRE_WERROR=ON -DTIMBRE_SANITIZE=ON)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp"
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
 jobs=$(nproc)

@@ -25,12 +25,7 @@ struct VisitedMarks {
       epoch = 1;
     }
   }
-  // True the first time a node is seen in this query.
-  bool Visit(Node v) {
-    if (marks[static_cast<size_t>(v)] == epoch) return false;
-    marks[static_cast<size_t>(v)] = epoch;
-    return true;
-  }
+  void Visit(Node v) { marks[static_cast<size_t>(v)] = epoch; }
 };
 
 // What one thread reuses from query to query.
@@ -41,8 +36,13 @@ struct Scratch {
   std::vector<Node> fresh;           // one node's unvisited neighbours
 };
 
-bool Farther(const GraphHit& a, const GraphHit& b) { return a.distance > b.distance; }
-bool Nearer(const GraphHit& a, const GraphHit& b) { return a.distance < b.distance; }
+// Heap orders, as types so that the heap functions inline them.
+struct Farther {
+  bool operator()(const GraphHit& a, const GraphHit& b) const { return a.distance > b.distance; }
+};
+struct Nearer {
+  bool operator()(const GraphHit& a, const GraphHit& b) const { return a.distance < b.distance; }
+};
 
 class Walk {
  public:
@@ -159,41 +159,50 @@ std::vector<GraphHit> SearchHnswGraph(const faiss::HNSW& graph, const float* bas
   const auto keep = [&](Node v, float d) {
     walk.PrefetchLinks(v);
     s.candidates.push_back({d, v});
-    std::push_heap(s.candidates.begin(), s.candidates.end(), Farther);
+    std::push_heap(s.candidates.begin(), s.candidates.end(), Farther());
     if (!allowed(v)) return;
     s.nearest.push_back({d, v});
-    std::push_heap(s.nearest.begin(), s.nearest.end(), Nearer);
+    std::push_heap(s.nearest.begin(), s.nearest.end(), Nearer());
     if (s.nearest.size() > breadth) {
-      std::pop_heap(s.nearest.begin(), s.nearest.end(), Nearer);
+      std::pop_heap(s.nearest.begin(), s.nearest.end(), Nearer());
       s.nearest.pop_back();
     }
     if (s.nearest.size() == breadth) bound = s.nearest.front().distance;
   };
   s.visited.Visit(at);
   keep(at, at_distance);
+  uint16_t* const marks = s.visited.marks.data();
+  const uint16_t epoch = s.visited.epoch;
+  const auto links = static_cast<size_t>(graph.cum_nneighbor_per_level[1]);
+  if (s.fresh.size() < links) s.fresh.resize(links);
+  Node* const fresh_nodes = s.fresh.data();
 
   while (!s.candidates.empty()) {
     const GraphHit next = s.candidates.front();
     // Without a filter `nearest` fills at once; with one, the walk goes on until it is full.
     if (next.distance > bound) break;
-    std::pop_heap(s.candidates.begin(), s.candidates.end(), Farther);
+    std::pop_heap(s.candidates.begin(), s.candidates.end(), Farther());
     s.candidates.pop_back();
 
+    // The unvisited neighbours, marked as they are found, without a branch on each mark
+    // (whether a neighbour was seen is a coin toss the processor cannot predict).
     const Node* end = nullptr;
     const Node* it = walk.Links(static_cast<Node>(next.position), 0, &end);
-    s.fresh.clear();
+    size_t fresh = 0;
     for (; it != end && *it >= 0; ++it) {
-      if (!s.visited.Visit(*it)) continue;
-      walk.Prefetch(*it);
-      s.fresh.push_back(*it);
+      const auto v = static_cast<size_t>(*it);
+      fresh_nodes[fresh] = *it;
+      fresh += marks[v] != epoch;
+      marks[v] = epoch;
     }
-    for (Node v : s.fresh) {
-      const float d = walk.Distance(v);
-      if (s.nearest.size() < breadth || d < bound) keep(v, d);
+    for (size_t i = 0; i < fresh; ++i) walk.Prefetch(fresh_nodes[i]);
+    for (size_t i = 0; i < fresh; ++i) {
+      const float d = walk.Distance(fresh_nodes[i]);
+      if (s.nearest.size() < breadth || d < bound) keep(fresh_nodes[i], d);
     }
   }
 
-  std::sort_heap(s.nearest.begin(), s.nearest.end(), Nearer);
+  std::sort_heap(s.nearest.begin(), s.nearest.end(), Nearer());
   if (s.nearest.size() > query.k) s.nearest.resize(query.k);
   return s.nearest;
 }
