@@ -107,17 +107,20 @@ Result<std::vector<PlaylistEntry>> SimilarTracks(store::Store& store, const Spac
                                                  const SummaryLookup& summaries) {
   TIMBRE_RETURN_IF_ERROR(RequireIndexed(space, request.seed));
   const SummaryLookup lookup = LookupOf(store, summaries);
-  auto seed = SummaryOf(lookup, request.seed);
-  if (!seed.ok()) return seed.status();
   store::TrackFilter filter = request.filter;
-  // Unknown artists or albums are not one artist or album: nothing is excluded for them.
-  if (request.exclude_same_artist && !seed->artist.empty()) {
-    filter.conditions.push_back(
-        store::ColumnCondition("artist", store::FilterOp::kNe, seed->artist));
-  }
-  if (request.exclude_same_album && !seed->album_key.empty()) {
-    filter.conditions.push_back(
-        store::ColumnCondition("album_key", store::FilterOp::kNe, seed->album_key));
+  // The seed's own summary only matters when its artist or album is excluded; unknown
+  // artists or albums are not one artist or album, so nothing is excluded for them.
+  if (request.exclude_same_artist || request.exclude_same_album) {
+    auto seed = SummaryOf(lookup, request.seed);
+    if (!seed.ok()) return seed.status();
+    if (request.exclude_same_artist && !seed->artist.empty()) {
+      filter.conditions.push_back(
+          store::ColumnCondition("artist", store::FilterOp::kNe, seed->artist));
+    }
+    if (request.exclude_same_album && !seed->album_key.empty()) {
+      filter.conditions.push_back(
+          store::ColumnCondition("album_key", store::FilterOp::kNe, seed->album_key));
+    }
   }
   auto allowed = Allowed(store, filter);
   if (!allowed.ok()) return allowed.status();

@@ -24,6 +24,11 @@ std::string HttpRequest::Query(const std::string& name, const std::string& fallb
 
 namespace {
 
+// Each connection's memory pool: the request line and headers (bodies are streamed to the
+// handler) and the response's headers. libmicrohttpd's default is 32 KiB, which it clears
+// between requests on a kept-alive connection; a request whose headers do not fit gets 431.
+constexpr size_t kConnectionMemory = 16 * 1024;
+
 // What libmicrohttpd keeps for one request while its body arrives.
 struct Pending {
   std::string body;
@@ -148,8 +153,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options
       MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_THREAD_POOL_SIZE,
       static_cast<unsigned>(std::max(1, options.threads)), MHD_OPTION_CONNECTION_LIMIT,
       options.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, options.idle_timeout_s,
-      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed,
-      impl.get(), MHD_OPTION_END);
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
+      MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed, impl.get(), MHD_OPTION_END);
   if (impl->daemon == nullptr) {
     return IoError(
         fmt::format("cannot listen on {}:{} (in use, or not allowed)", options.bind, options.port));

@@ -249,6 +249,14 @@ TEST_F(ServeTest, ServesTracksAndPlaylists) {
 
   // A body over the limit never reaches a handler.
   EXPECT_EQ(Http("POST", s.Url("/v1/mix"), std::string(2 << 20, ' ')).status, 413);
+  // Headers live in each connection's 16 KiB pool: 8 KiB of them are served, 20 KiB get 431,
+  // and the server goes on.
+  const std::string padding = "X-Padding: ";
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks/1"), "", {padding + std::string(8 << 10, 'a')}).status,
+            200);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks/1"), "", {padding + std::string(20 << 10, 'a')}).status,
+            431);
+  EXPECT_EQ(Http("GET", s.Url("/v1/tracks/1")).status, 200);
 }
 
 TEST_F(ServeTest, QueuesJobsWithIdempotencyAndConfinedPaths) {
