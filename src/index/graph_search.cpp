@@ -44,6 +44,14 @@ struct Nearer {
   bool operator()(const GraphHit& a, const GraphHit& b) const { return a.distance < b.distance; }
 };
 
+// Asks for every cache line of `bytes` (at least one) from `first` on.
+void PrefetchBytes(const void* first, size_t bytes) {
+  const char* begin = static_cast<const char*>(first);
+  const char* last = begin + bytes - 1;
+  for (const char* line = begin; line <= last; line += 64) __builtin_prefetch(line);
+  __builtin_prefetch(last);
+}
+
 class Walk {
  public:
   Walk(const faiss::HNSW& graph, const float* base, size_t dim, bool inner_product,
@@ -56,20 +64,13 @@ class Walk {
   }
 
   // Asks for a row's cache lines ahead of its distance.
-  void Prefetch(Node v) const {
-    const char* first = reinterpret_cast<const char*>(Row(v));
-    const char* last = first + dim_ * sizeof(float) - 1;
-    for (const char* line = first; line <= last; line += 64) __builtin_prefetch(line);
-    __builtin_prefetch(last);
-  }
+  void Prefetch(Node v) const { PrefetchBytes(Row(v), dim_ * sizeof(float)); }
 
   // Asks for a node's bottom-level neighbour list ahead of its expansion.
   void PrefetchLinks(Node v) const {
     const Node* end = nullptr;
-    const char* first = reinterpret_cast<const char*>(Links(v, 0, &end));
-    const char* last = reinterpret_cast<const char*>(end) - 1;
-    for (const char* line = first; line <= last; line += 64) __builtin_prefetch(line);
-    __builtin_prefetch(last);
+    const Node* first = Links(v, 0, &end);
+    PrefetchBytes(first, static_cast<size_t>(end - first) * sizeof(Node));
   }
 
   // The neighbour list of `v` at `level`; it ends early at the first -1.
