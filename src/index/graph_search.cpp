@@ -3,6 +3,7 @@
 #include <faiss/impl/HNSW.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "timbre/index/distance.h"
@@ -28,12 +29,20 @@ struct VisitedMarks {
   void Visit(Node v) { marks[static_cast<size_t>(v)] = epoch; }
 };
 
+struct BeamSlot {
+  float distance;
+  Node node;
+  bool expanded;
+};
+
 // What one thread reuses from query to query.
 struct Scratch {
   VisitedMarks visited;
   std::vector<GraphHit> candidates;  // min-heap: nodes left to expand
   std::vector<GraphHit> nearest;     // max-heap: the best `breadth` allowed nodes so far
   std::vector<Node> fresh;           // one node's unvisited neighbours
+  std::vector<BeamSlot> beam;        // the unfiltered walk's nearest nodes, sorted
+  std::vector<GraphHit> near;        // fresh neighbours nearer than the beam's worst
 };
 
 // Heap orders, as types so that the heap functions inline them.
@@ -109,6 +118,109 @@ class Walk {
   const float* query_;
 };
 
+// The unvisited bottom-level neighbours of `v`, written to `out` and marked as they are
+// found, without a branch on each mark (whether a neighbour was seen is a coin toss the
+// processor cannot predict). Returns how many.
+size_t Unvisited(const Walk& walk, Node v, VisitedMarks& visited, Node* out) {
+  uint16_t* const marks = visited.marks.data();
+  const uint16_t epoch = visited.epoch;
+  const Node* end = nullptr;
+  const Node* it = walk.Links(v, 0, &end);
+  size_t fresh = 0;
+  for (; it != end && *it >= 0; ++it) {
+    const auto u = static_cast<size_t>(*it);
+    out[fresh] = *it;
+    fresh += marks[u] != epoch;
+    marks[u] = epoch;
+  }
+  for (size_t i = 0; i < fresh; ++i) walk.Prefetch(out[i]);
+  return fresh;
+}
+
+// The bottom level without a filter. The `breadth` nearest nodes found, kept sorted, are
+// both the answer and what is left to expand: a node farther than all of them would never
+// be expanded. Keeping a node is a count and a move in a short array, where the two heaps
+// of the filtered walk take several comparisons that the processor mispredicts.
+std::vector<GraphHit> BeamSearch(const Walk& walk, Scratch& s, size_t breadth, GraphHit entry) {
+  s.beam.resize(breadth + 1);  // one spare slot: a node that falls off the end lands there
+  BeamSlot* const beam = s.beam.data();
+  beam[0] = {entry.distance, static_cast<Node>(entry.position), false};
+  size_t size = 1;
+  size_t cursor = 0;  // no slot before it is left to expand
+  Node* const fresh_nodes = s.fresh.data();
+  if (s.near.size() < s.fresh.size()) s.near.resize(s.fresh.size());
+  GraphHit* const near_hits = s.near.data();
+  for (;;) {
+    while (cursor < size && beam[cursor].expanded) ++cursor;
+    if (cursor == size) break;
+    beam[cursor].expanded = true;
+    const size_t fresh = Unvisited(walk, beam[cursor].node, s.visited, fresh_nodes);
+    // The neighbours nearer than the beam's worst, listed without a branch on each: most
+    // are not, and which ones are is another coin toss.
+    const float worst =
+        size == breadth ? beam[breadth - 1].distance : std::numeric_limits<float>::infinity();
+    size_t near = 0;
+    for (size_t i = 0; i < fresh; ++i) {
+      const float d = walk.Distance(fresh_nodes[i]);
+      near_hits[near] = {d, fresh_nodes[i]};
+      near += d < worst;
+    }
+    for (size_t i = 0; i < near; ++i) {
+      const auto [d, node] = near_hits[i];
+      if (size == breadth && d >= beam[breadth - 1].distance) continue;
+      size_t at = 0;  // slots no farther than d: counted, not branched on
+      for (size_t j = 0; j < size; ++j) at += beam[j].distance <= d;
+      std::memmove(beam + at + 1, beam + at, (size - at) * sizeof(BeamSlot));
+      beam[at] = {d, static_cast<Node>(node), false};
+      size += size < breadth;
+      cursor = std::min(cursor, at);
+      walk.PrefetchLinks(static_cast<Node>(node));
+    }
+  }
+  std::vector<GraphHit> out(size);
+  for (size_t i = 0; i < size; ++i) out[i] = {beam[i].distance, beam[i].node};
+  return out;
+}
+
+// The bottom level with a filter: nodes that may not be returned are still walked through,
+// so the nodes left to expand (a min-heap) and the `breadth` nearest allowed nodes (a
+// max-heap) are kept apart, and the walk goes on until the second is full and nothing left
+// to expand is nearer than its worst.
+std::vector<GraphHit> HeapSearch(const Walk& walk, Scratch& s, size_t breadth,
+                                 const std::vector<uint8_t>& allowed, GraphHit entry) {
+  s.candidates.clear();
+  s.nearest.clear();
+  float bound = std::numeric_limits<float>::infinity();  // worst of `nearest` once full
+  const auto keep = [&](Node v, float d) {
+    walk.PrefetchLinks(v);
+    s.candidates.push_back({d, v});
+    std::push_heap(s.candidates.begin(), s.candidates.end(), Farther());
+    if (allowed[static_cast<size_t>(v)] == 0) return;
+    s.nearest.push_back({d, v});
+    std::push_heap(s.nearest.begin(), s.nearest.end(), Nearer());
+    if (s.nearest.size() > breadth) {
+      std::pop_heap(s.nearest.begin(), s.nearest.end(), Nearer());
+      s.nearest.pop_back();
+    }
+    if (s.nearest.size() == breadth) bound = s.nearest.front().distance;
+  };
+  keep(static_cast<Node>(entry.position), entry.distance);
+  Node* const fresh_nodes = s.fresh.data();
+  while (!s.candidates.empty()) {
+    const GraphHit next = s.candidates.front();
+    if (next.distance > bound) break;
+    std::pop_heap(s.candidates.begin(), s.candidates.end(), Farther());
+    s.candidates.pop_back();
+    const size_t fresh = Unvisited(walk, static_cast<Node>(next.position), s.visited, fresh_nodes);
+    for (size_t i = 0; i < fresh; ++i) {
+      const float d = walk.Distance(fresh_nodes[i]);
+      if (s.nearest.size() < breadth || d < bound) keep(fresh_nodes[i], d);
+    }
+  }
+  std::sort_heap(s.nearest.begin(), s.nearest.end(), Nearer());
+  return s.nearest;
+}
+
 }  // namespace
 
 bool WalkableGraph(const faiss::HNSW& graph, size_t nodes) {
@@ -143,69 +255,21 @@ std::vector<GraphHit> SearchHnswGraph(const faiss::HNSW& graph, const float* bas
                                       bool inner_product, const GraphQuery& query) {
   if (graph.entry_point < 0 || query.k == 0) return {};
   const Walk walk(graph, base, dim, inner_product, query.vector);
-  const auto allowed = [&](Node v) {
-    return query.allowed == nullptr || (*query.allowed)[static_cast<size_t>(v)] != 0;
-  };
-
   Node at = graph.entry_point;
   float at_distance = walk.Distance(at);
   for (int level = graph.max_level; level >= 1; --level) walk.Descend(level, at, at_distance);
 
   thread_local Scratch s;
   s.visited.Begin(graph.levels.size());
-  s.candidates.clear();
-  s.nearest.clear();
-  const size_t breadth = std::max(query.breadth, query.k);
-  float bound = std::numeric_limits<float>::infinity();  // worst of `nearest` once full
-  const auto keep = [&](Node v, float d) {
-    walk.PrefetchLinks(v);
-    s.candidates.push_back({d, v});
-    std::push_heap(s.candidates.begin(), s.candidates.end(), Farther());
-    if (!allowed(v)) return;
-    s.nearest.push_back({d, v});
-    std::push_heap(s.nearest.begin(), s.nearest.end(), Nearer());
-    if (s.nearest.size() > breadth) {
-      std::pop_heap(s.nearest.begin(), s.nearest.end(), Nearer());
-      s.nearest.pop_back();
-    }
-    if (s.nearest.size() == breadth) bound = s.nearest.front().distance;
-  };
   s.visited.Visit(at);
-  keep(at, at_distance);
-  uint16_t* const marks = s.visited.marks.data();
-  const uint16_t epoch = s.visited.epoch;
   const auto links = static_cast<size_t>(graph.cum_nneighbor_per_level[1]);
   if (s.fresh.size() < links) s.fresh.resize(links);
-  Node* const fresh_nodes = s.fresh.data();
-
-  while (!s.candidates.empty()) {
-    const GraphHit next = s.candidates.front();
-    // Without a filter `nearest` fills at once; with one, the walk goes on until it is full.
-    if (next.distance > bound) break;
-    std::pop_heap(s.candidates.begin(), s.candidates.end(), Farther());
-    s.candidates.pop_back();
-
-    // The unvisited neighbours, marked as they are found, without a branch on each mark
-    // (whether a neighbour was seen is a coin toss the processor cannot predict).
-    const Node* end = nullptr;
-    const Node* it = walk.Links(static_cast<Node>(next.position), 0, &end);
-    size_t fresh = 0;
-    for (; it != end && *it >= 0; ++it) {
-      const auto v = static_cast<size_t>(*it);
-      fresh_nodes[fresh] = *it;
-      fresh += marks[v] != epoch;
-      marks[v] = epoch;
-    }
-    for (size_t i = 0; i < fresh; ++i) walk.Prefetch(fresh_nodes[i]);
-    for (size_t i = 0; i < fresh; ++i) {
-      const float d = walk.Distance(fresh_nodes[i]);
-      if (s.nearest.size() < breadth || d < bound) keep(fresh_nodes[i], d);
-    }
-  }
-
-  std::sort_heap(s.nearest.begin(), s.nearest.end(), Nearer());
-  if (s.nearest.size() > query.k) s.nearest.resize(query.k);
-  return s.nearest;
+  const size_t breadth = std::max(query.breadth, query.k);
+  std::vector<GraphHit> found =
+      query.allowed == nullptr ? BeamSearch(walk, s, breadth, {at_distance, at})
+                               : HeapSearch(walk, s, breadth, *query.allowed, {at_distance, at});
+  if (found.size() > query.k) found.resize(query.k);
+  return found;
 }
 
 }  // namespace timbre::index

@@ -8,7 +8,9 @@
 // The graph, its levels and its entry point are FAISS's; only the walk is ours. It is the
 // usual HNSW walk: greedy descent through the upper levels, then a best-first search of the
 // bottom level that keeps the `breadth` nearest nodes found and stops when the nearest node
-// left to expand is farther than all of them.
+// left to expand is farther than all of them. Without a filter those nodes are one sorted
+// array, which is also the list left to expand; with one, nodes that may not be returned are
+// still expanded, so the walk keeps the two lists apart, as heaps.
 #pragma once
 
 #include <cstddef>

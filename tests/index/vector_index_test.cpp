@@ -116,6 +116,29 @@ TEST(VectorIndexTest, HnswRecallAgainstExact) {
   }
 }
 
+// Without a filter the walk keeps one sorted list; with one it keeps two heaps. Given every
+// key as the filter, the heaps' walk must expand the same nodes and return the same answer.
+TEST(VectorIndexTest, UnfilteredAndAllAllowedWalksAgree) {
+  const size_t n = 3000, dim = 16;
+  const auto data = Random(n, dim, 5);
+  const auto queries = Random(60, dim, 6);
+  const std::vector<int64_t> every = Keys(n);
+  for (Metric metric : {Metric::kL2, Metric::kCosine}) {
+    auto index = VectorIndex::Create(dim, metric, IndexKind::kHnsw, HnswFrom(100));
+    index->Add(Keys(n), data.data());
+    for (size_t q = 0; q < 60; ++q) {
+      const auto plain = index->Search(&queries[q * dim], 10);
+      const auto filtered = index->Search(&queries[q * dim], 10, &every);
+      ASSERT_EQ(plain.size(), 10u);
+      ASSERT_EQ(plain.size(), filtered.size());
+      for (size_t i = 0; i < plain.size(); ++i) {
+        EXPECT_EQ(plain[i].key, filtered[i].key) << MetricName(metric) << " query " << q;
+        EXPECT_EQ(plain[i].distance, filtered[i].distance);
+      }
+    }
+  }
+}
+
 // Points with no low-dimensional structure make HNSW work for its recall, so the length of
 // its candidate list shows: a walk that ignored the options would score the same with both.
 TEST(VectorIndexTest, CandidateListFollowsTheOptions) {
