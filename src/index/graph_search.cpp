@@ -3,7 +3,6 @@
 #include <faiss/impl/HNSW.h>
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 
 #include "timbre/index/distance.h"
@@ -170,7 +169,7 @@ std::vector<GraphHit> BeamSearch(const Walk& walk, Scratch& s, size_t breadth, G
       if (size == breadth && d >= beam[breadth - 1].distance) continue;
       size_t at = 0;  // slots no farther than d: counted, not branched on
       for (size_t j = 0; j < size; ++j) at += beam[j].distance <= d;
-      std::memmove(beam + at + 1, beam + at, (size - at) * sizeof(BeamSlot));
+      for (size_t j = size; j > at; --j) beam[j] = beam[j - 1];
       beam[at] = {d, static_cast<Node>(node), false};
       size += size < breadth;
       cursor = std::min(cursor, at);

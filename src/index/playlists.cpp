@@ -105,6 +105,14 @@ class NeighbourStream {
 Result<std::vector<PlaylistEntry>> SimilarTracks(store::Store& store, const SpaceIndex& space,
                                                  const SimilarRequest& request,
                                                  const SummaryLookup& summaries) {
+  auto entries = SimilarNeighbours(store, space, request, summaries);
+  if (!entries.ok()) return entries.status();
+  return WithSummaries(LookupOf(store, summaries), std::move(entries).value());
+}
+
+Result<std::vector<PlaylistEntry>> SimilarNeighbours(store::Store& store, const SpaceIndex& space,
+                                                     const SimilarRequest& request,
+                                                     const SummaryLookup& summaries) {
   TIMBRE_RETURN_IF_ERROR(RequireIndexed(space, request.seed));
   const SummaryLookup lookup = LookupOf(store, summaries);
   store::TrackFilter filter = request.filter;
@@ -128,8 +136,9 @@ Result<std::vector<PlaylistEntry>> SimilarTracks(store::Store& store, const Spac
                              allowed->has_value() ? &allowed->value() : nullptr);
   if (!found.ok()) return found.status();
   std::vector<PlaylistEntry> entries;
+  entries.reserve(found->size());
   for (const auto& n : *found) entries.push_back(Entry(n.key, n.distance, request.seed));
-  return WithSummaries(lookup, std::move(entries));
+  return entries;
 }
 
 Result<std::vector<PlaylistEntry>> MixTracks(store::Store& store, const SpaceIndex& space,

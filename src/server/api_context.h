@@ -59,22 +59,26 @@ class IndexCache {
 // Track summaries (title, artist, bpm, key, …) that playlists return, kept in memory with
 // their JSON text and dropped whenever the store has changed (checked at most once a second,
 // like the index): a similar request then reads no row from the store and builds no JSON
-// object per track, which cost more than the search itself.
+// object per track, which cost more than the search itself. Entries are shared, not copied:
+// a request holds the ones it writes while a change may clear the cache.
 class SummaryCache {
  public:
-  Result<std::vector<store::TrackSummary>> Get(store::Store& store,
-                                               const std::vector<int64_t>& ids);
-  // Appends the track's store::SummaryJson text without its closing brace, so that the
-  // caller can add members; from the cache when it holds the track.
-  void AppendOpenJson(const store::TrackSummary& track, std::string& out);
+  struct Entry {
+    std::string open_json;  // store::SummaryJson's text without its closing brace
+    store::TrackSummary summary;
+  };
+  using EntryPtr = std::shared_ptr<const Entry>;
+
+  // One entry per id, in the order asked; null where the store has no such track.
+  Result<std::vector<EntryPtr>> Get(store::Store& store, const std::vector<int64_t>& ids);
 
  private:
-  struct Entry {
-    store::TrackSummary summary;
-    std::string open_json;  // "{...", as AppendOpenJson gives it
-  };
+  // The cache's generation, after dropping every entry if the store changed since the last
+  // look (taken at most once a second).
+  Result<uint64_t> Refresh(store::Store& store);
+
   std::shared_mutex mu_;
-  std::unordered_map<int64_t, Entry> known_;
+  std::unordered_map<int64_t, EntryPtr> known_;
   int64_t last_change_ = -1;
   uint64_t generation_ = 0;  // bumped when the store's change moves
   std::chrono::steady_clock::time_point checked_;

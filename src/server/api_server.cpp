@@ -225,63 +225,62 @@ Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& s
   return opened;
 }
 
-Result<std::vector<store::TrackSummary>> SummaryCache::Get(store::Store& store,
-                                                           const std::vector<int64_t>& ids) {
+Result<uint64_t> SummaryCache::Refresh(store::Store& store) {
   const auto now = std::chrono::steady_clock::now();
-  bool check = false;
-  uint64_t generation = 0;
   {
     std::shared_lock lock(mu_);
-    generation = generation_;
-    check = now - checked_ >= std::chrono::seconds(1);
-    if (!check) {
-      std::vector<store::TrackSummary> out;
-      out.reserve(ids.size());
-      for (int64_t id : ids) {
-        auto it = known_.find(id);
-        if (it == known_.end()) break;
-        out.push_back(it->second.summary);
-      }
-      if (out.size() == ids.size()) return out;
-    }
+    if (now - checked_ < std::chrono::seconds(1)) return generation_;
   }
-  if (check) {
-    auto change = store.LastChange();
-    if (!change.ok()) return change.status();
-    std::unique_lock lock(mu_);
-    checked_ = now;
-    if (*change != last_change_) {
-      known_.clear();
-      last_change_ = *change;
-      ++generation_;
-    }
-    generation = generation_;
-  }
-  // Misses (and every id after a change) come from the store; ids it does not know are left
-  // out, as Summaries() does, and not cached.
-  auto found = store.Summaries(ids);
-  if (!found.ok()) return found.status();
-  std::vector<Entry> entries;
-  entries.reserve(found->size());
-  for (const auto& t : *found) entries.push_back({t, OpenJson(t)});
+  auto change = store.LastChange();
+  if (!change.ok()) return change.status();
   std::unique_lock lock(mu_);
-  // Rows read before a change that another request has seen since are not kept.
-  if (generation == generation_) {
-    for (auto& e : entries) known_.insert_or_assign(e.summary.id, std::move(e));
+  checked_ = now;
+  if (*change != last_change_) {
+    known_.clear();
+    last_change_ = *change;
+    ++generation_;
   }
-  return found;
+  return generation_;
 }
 
-void SummaryCache::AppendOpenJson(const store::TrackSummary& track, std::string& out) {
+Result<std::vector<SummaryCache::EntryPtr>> SummaryCache::Get(store::Store& store,
+                                                              const std::vector<int64_t>& ids) {
+  auto generation = Refresh(store);
+  if (!generation.ok()) return generation.status();
+  std::vector<EntryPtr> out(ids.size());
+  std::vector<int64_t> missing;
   {
     std::shared_lock lock(mu_);
-    auto it = known_.find(track.id);
-    if (it != known_.end()) {
-      out += it->second.open_json;
-      return;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto it = known_.find(ids[i]);
+      if (it != known_.end()) {
+        out[i] = it->second;
+      } else {
+        missing.push_back(ids[i]);
+      }
     }
   }
-  out += OpenJson(track);
+  if (missing.empty()) return out;
+  // Misses come from the store; ids it does not know stay null and are not cached.
+  auto found = store.Summaries(missing);
+  if (!found.ok()) return found.status();
+  std::unordered_map<int64_t, EntryPtr> fetched;
+  for (auto& t : *found) {
+    std::string json = OpenJson(t);
+    const int64_t id = t.id;
+    fetched.emplace(id, std::make_shared<const Entry>(Entry{std::move(json), std::move(t)}));
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (out[i] != nullptr) continue;
+    auto it = fetched.find(ids[i]);
+    if (it != fetched.end()) out[i] = it->second;
+  }
+  std::unique_lock lock(mu_);
+  // Rows read before a change that another request has seen since are not kept.
+  if (*generation == generation_) {
+    for (auto& [id, entry] : fetched) known_.insert_or_assign(id, std::move(entry));
+  }
+  return out;
 }
 
 ApiContext::ApiContext(store::Store& s, jobs::JobRunner& r, ServerOptions o, Credentials c)

@@ -27,15 +27,25 @@ Result<int64_t> TrackId(const std::string& s, const char* what) {
 
 // A playlist answer: `head` (the object's opening members), then "tracks", an array of
 // summaries each with its distance and seed, written in one string from the cache's text.
-std::string PlaylistBody(ApiContext& c, std::string_view head,
-                         const std::vector<index::PlaylistEntry>& entries) {
+// A track the store no longer has (removed since the index was read) is left out.
+Result<std::string> PlaylistBody(ApiContext& c, std::string_view head,
+                                 const std::vector<index::PlaylistEntry>& entries) {
+  std::vector<int64_t> ids;
+  ids.reserve(entries.size());
+  for (const auto& e : entries) ids.push_back(e.track.id);
+  auto tracks = c.summaries.Get(c.store, ids);
+  if (!tracks.ok()) return tracks.status();
   std::string out;
   out.reserve(head.size() + 16 + entries.size() * 256);
   out += head;
   out += "\"tracks\":[";
+  bool first = true;
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (i > 0) out += ',';
-    c.summaries.AppendOpenJson(entries[i].track, out);
+    const auto& track = (*tracks)[i];
+    if (track == nullptr) continue;
+    if (!first) out += ',';
+    first = false;
+    out += track->open_json;
     const auto distance = static_cast<double>(entries[i].distance);
     if (std::isfinite(distance)) {  // the shortest text that reads back as the same double
       fmt::format_to(std::back_inserter(out), ",\"distance\":{}", distance);
@@ -46,6 +56,15 @@ std::string PlaylistBody(ApiContext& c, std::string_view head,
   }
   out += "]}";
   return out;
+}
+
+// A playlist's answer, or the error that stopped it.
+HttpResponse PlaylistResponse(ApiContext& c, std::string_view head,
+                              const Result<std::vector<index::PlaylistEntry>>& entries) {
+  if (!entries.ok()) return StatusResponse(entries.status());
+  auto body = PlaylistBody(c, head, *entries);
+  if (!body.ok()) return StatusResponse(body.status());
+  return JsonTextResponse(200, std::move(body).value());
 }
 
 // The space's index, or the answer that explains why there is none.
@@ -63,7 +82,16 @@ Result<std::shared_ptr<const index::SpaceIndex>> Space(ApiContext& c, const std:
 }
 
 index::SummaryLookup Summaries(ApiContext& c) {
-  return [&c](const std::vector<int64_t>& ids) { return c.summaries.Get(c.store, ids); };
+  return [&c](const std::vector<int64_t>& ids) -> Result<std::vector<store::TrackSummary>> {
+    auto found = c.summaries.Get(c.store, ids);
+    if (!found.ok()) return found.status();
+    std::vector<store::TrackSummary> out;
+    out.reserve(found->size());
+    for (const auto& entry : *found) {
+      if (entry != nullptr) out.push_back(entry->summary);
+    }
+    return out;
+  };
 }
 
 Result<store::TrackFilter> Filter(const std::string& where) {
@@ -120,11 +148,9 @@ HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p)
   request.filter = std::move(*filter);
   request.exclude_same_artist = QueryFlag(r, "exclude_same_artist");
   request.exclude_same_album = QueryFlag(r, "exclude_same_album");
-  auto entries = index::SimilarTracks(c.store, **space, request, Summaries(c));
-  if (!entries.ok()) return StatusResponse(entries.status());
-  return JsonTextResponse(
-      200, PlaylistBody(c, fmt::format(R"({{"seed":{},"space":{},)", *id, Json(space_name).dump()),
-                        *entries));
+  return PlaylistResponse(c,
+                          fmt::format(R"({{"seed":{},"space":{},)", *id, Json(space_name).dump()),
+                          index::SimilarNeighbours(c.store, **space, request, Summaries(c)));
 }
 
 HttpResponse TrackNotes(ApiContext& c, const HttpRequest& r, const Params& p) {
@@ -199,10 +225,8 @@ HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params&) {
   }
   auto space = Space(c, index::kTimbreV1Space);
   if (!space.ok()) return StatusResponse(space.status());
-  auto entries = index::MixTracks(c.store, **space, request, Summaries(c));
-  if (!entries.ok()) return StatusResponse(entries.status());
-  return JsonTextResponse(
-      200, PlaylistBody(c, fmt::format(R"({{"seeds":{},)", Json(request.seeds).dump()), *entries));
+  return PlaylistResponse(c, fmt::format(R"({{"seeds":{},)", Json(request.seeds).dump()),
+                          index::MixTracks(c.store, **space, request, Summaries(c)));
 }
 
 HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params&) {
@@ -221,10 +245,8 @@ HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params&) {
   request.to = *to;
   request.steps = static_cast<size_t>(*steps);
   request.filter = std::move(*filter);
-  auto entries = index::PathTracks(c.store, **space, request, Summaries(c));
-  if (!entries.ok()) return StatusResponse(entries.status());
-  return JsonTextResponse(
-      200, PlaylistBody(c, fmt::format(R"({{"from":{},"to":{},)", *from, *to), *entries));
+  return PlaylistResponse(c, fmt::format(R"({{"from":{},"to":{},)", *from, *to),
+                          index::PathTracks(c.store, **space, request, Summaries(c)));
 }
 
 }  // namespace timbre::server

@@ -51,6 +51,12 @@ using SummaryLookup =
 Result<std::vector<PlaylistEntry>> SimilarTracks(store::Store& store, const SpaceIndex& space,
                                                  const SimilarRequest& request,
                                                  const SummaryLookup& summaries = {});
+// The same neighbours with only `track.id` filled in, for callers that show tracks their own
+// way (the server writes cached JSON). Ids may include tracks the store has dropped since the
+// index was read; `summaries` is read only for the seed's artist or album exclusion.
+Result<std::vector<PlaylistEntry>> SimilarNeighbours(store::Store& store, const SpaceIndex& space,
+                                                     const SimilarRequest& request,
+                                                     const SummaryLookup& summaries = {});
 Result<std::vector<PlaylistEntry>> MixTracks(store::Store& store, const SpaceIndex& space,
                                              const MixRequest& request,
                                              const SummaryLookup& summaries = {});
