@@ -8,6 +8,7 @@ namespace timbre::index {
 namespace {
 
 using Kernel = float (*)(const float*, const float*, size_t);
+using CodeKernel = int32_t (*)(const uint8_t*, const int8_t*, size_t);
 
 // Each kernel set is written once for both measures: kL2 adds squared differences, otherwise
 // products.
@@ -24,6 +25,12 @@ float Scalar(const float* a, const float* b, size_t dim) {
   }
   for (; i < dim; ++i) acc[0] += term(a[i], b[i]);
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+int32_t ScalarCodes(const uint8_t* codes, const int8_t* weights, size_t bytes) {
+  int32_t sum = 0;
+  for (size_t i = 0; i < bytes; ++i) sum += int32_t{codes[i]} * int32_t{weights[i]};
+  return sum;
 }
 
 #if defined(__x86_64__)
@@ -56,6 +63,17 @@ __attribute__((target("avx512f"))) float Avx512(const float* a, const float* b, 
     acc = Step16<M>(acc, _mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
   }
   return _mm512_reduce_add_ps(acc);
+}
+
+// VNNI multiplies 64 byte pairs and adds them into 16 sums in one instruction.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t Avx512Codes(const uint8_t* codes,
+                                                                           const int8_t* weights,
+                                                                           size_t bytes) {
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < bytes; i += 64) {
+    acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(codes + i), _mm512_loadu_si512(weights + i));
+  }
+  return _mm512_reduce_add_epi32(acc);
 }
 
 #pragma GCC diagnostic pop
@@ -103,20 +121,52 @@ __attribute__((target("avx2,fma"))) float Avx2(const float* a, const float* b, s
   return Sum8(_mm256_add_ps(acc0, acc1));
 }
 
+// AVX2: bytes widened to 16 bits, then pairs of products summed into 32 bits (exact: a
+// pair is at most 2 x 255 x 128).
+__attribute__((target("avx2"))) int32_t Avx2Codes(const uint8_t* codes, const int8_t* weights,
+                                                  size_t bytes) {
+  __m256i acc = _mm256_setzero_si256();
+  for (size_t i = 0; i < bytes; i += 16) {
+    const __m256i c =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i)));
+    const __m256i w =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(weights + i)));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(c, w));
+  }
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+bool HasVnni() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+}
+
 #endif
+
+CodeKernel CodeKernelFor(DistanceIsa isa) {
+#if defined(__x86_64__)
+  if (isa == DistanceIsa::kAvx512 && HasVnni()) return &Avx512Codes;
+  if (isa == DistanceIsa::kAvx512 || isa == DistanceIsa::kAvx2) return &Avx2Codes;
+#endif
+  (void)isa;
+  return &ScalarCodes;
+}
 
 struct Kernels {
   Kernel squared_l2;
   Kernel inner_product;
+  CodeKernel code_dot;
 };
 
 Kernels KernelsFor(DistanceIsa isa) {
 #if defined(__x86_64__)
-  if (isa == DistanceIsa::kAvx512) return {&Avx512<kL2>, &Avx512<kProduct>};
-  if (isa == DistanceIsa::kAvx2) return {&Avx2<kL2>, &Avx2<kProduct>};
+  if (isa == DistanceIsa::kAvx512) return {&Avx512<kL2>, &Avx512<kProduct>, CodeKernelFor(isa)};
+  if (isa == DistanceIsa::kAvx2) return {&Avx2<kL2>, &Avx2<kProduct>, CodeKernelFor(isa)};
 #endif
-  (void)isa;
-  return {&Scalar<kL2>, &Scalar<kProduct>};
+  return {&Scalar<kL2>, &Scalar<kProduct>, CodeKernelFor(isa)};
 }
 
 const Kernels& Chosen() {
@@ -149,6 +199,14 @@ float SquaredL2With(DistanceIsa isa, const float* a, const float* b, size_t dim)
 
 float InnerProductWith(DistanceIsa isa, const float* a, const float* b, size_t dim) {
   return KernelsFor(isa).inner_product(a, b, dim);
+}
+
+int32_t CodeDot(const uint8_t* codes, const int8_t* weights, size_t bytes) {
+  return Chosen().code_dot(codes, weights, bytes);
+}
+
+int32_t CodeDotWith(DistanceIsa isa, const uint8_t* codes, const int8_t* weights, size_t bytes) {
+  return KernelsFor(isa).code_dot(codes, weights, bytes);
 }
 
 }  // namespace timbre::index

@@ -42,6 +42,7 @@ struct Scratch {
   std::vector<Node> fresh;           // one node's unvisited neighbours
   std::vector<BeamSlot> beam;        // the unfiltered walk's nearest nodes, sorted
   std::vector<GraphHit> near;        // fresh neighbours nearer than the beam's worst
+  WalkCodes::Query coded;            // the query as the codes measure it
 };
 
 // Heap orders, as types so that the heap functions inline them.
@@ -62,17 +63,15 @@ void PrefetchBytes(const void* first, size_t bytes) {
 
 class Walk {
  public:
-  Walk(const faiss::HNSW& graph, const float* base, size_t dim, bool inner_product,
-       const float* query)
-      : graph_(graph), base_(base), dim_(dim), inner_product_(inner_product), query_(query) {}
+  Walk(const faiss::HNSW& graph, const WalkCodes& codes, const WalkCodes::Query& query)
+      : graph_(graph), codes_(codes), query_(query) {}
 
-  float Distance(Node v) const {
-    const float* row = Row(v);
-    return inner_product_ ? -InnerProduct(query_, row, dim_) : SquaredL2(query_, row, dim_);
-  }
+  float Distance(Node v) const { return codes_.Distance(query_, static_cast<size_t>(v)); }
 
   // Asks for a row's cache lines ahead of its distance.
-  void Prefetch(Node v) const { PrefetchBytes(Row(v), dim_ * sizeof(float)); }
+  void Prefetch(Node v) const {
+    PrefetchBytes(codes_.Row(static_cast<size_t>(v)), codes_.stride());
+  }
 
   // Asks for a node's bottom-level neighbour list ahead of its expansion.
   void PrefetchLinks(Node v) const {
@@ -108,13 +107,9 @@ class Walk {
   }
 
  private:
-  const float* Row(Node v) const { return base_ + static_cast<size_t>(v) * dim_; }
-
   const faiss::HNSW& graph_;
-  const float* base_;
-  size_t dim_;
-  bool inner_product_;
-  const float* query_;
+  const WalkCodes& codes_;
+  const WalkCodes::Query& query_;
 };
 
 // The unvisited bottom-level neighbours of `v`, written to `out` and marked as they are
@@ -250,15 +245,17 @@ bool WalkableGraph(const faiss::HNSW& graph, size_t nodes) {
          graph.max_level == graph.levels[static_cast<size_t>(graph.entry_point)] - 1;
 }
 
-std::vector<GraphHit> SearchHnswGraph(const faiss::HNSW& graph, const float* base, size_t dim,
-                                      bool inner_product, const GraphQuery& query) {
+std::vector<GraphHit> SearchHnswGraph(const faiss::HNSW& graph, const float* base,
+                                      const WalkCodes& codes, size_t dim, bool inner_product,
+                                      const GraphQuery& query) {
   if (graph.entry_point < 0 || query.k == 0) return {};
-  const Walk walk(graph, base, dim, inner_product, query.vector);
+  thread_local Scratch s;
+  codes.Prepare(query.vector, s.coded);
+  const Walk walk(graph, codes, s.coded);
   Node at = graph.entry_point;
   float at_distance = walk.Distance(at);
   for (int level = graph.max_level; level >= 1; --level) walk.Descend(level, at, at_distance);
 
-  thread_local Scratch s;
   s.visited.Begin(graph.levels.size());
   s.visited.Visit(at);
   const auto links = static_cast<size_t>(graph.cum_nneighbor_per_level[1]);
@@ -267,6 +264,19 @@ std::vector<GraphHit> SearchHnswGraph(const faiss::HNSW& graph, const float* bas
   std::vector<GraphHit> found =
       query.allowed == nullptr ? BeamSearch(walk, s, breadth, {at_distance, at})
                                : HeapSearch(walk, s, breadth, *query.allowed, {at_distance, at});
+  // The kept nodes measured again on the float rows: the answer's order and distances are
+  // exact.
+  for (const GraphHit& hit : found) {
+    PrefetchBytes(base + static_cast<size_t>(hit.position) * dim, dim * sizeof(float));
+  }
+  for (GraphHit& hit : found) {
+    const float* row = base + static_cast<size_t>(hit.position) * dim;
+    hit.distance =
+        inner_product ? -InnerProduct(query.vector, row, dim) : SquaredL2(query.vector, row, dim);
+  }
+  std::sort(found.begin(), found.end(), [](const GraphHit& a, const GraphHit& b) {
+    return a.distance != b.distance ? a.distance < b.distance : a.position < b.position;
+  });
   if (found.size() > query.k) found.resize(query.k);
   return found;
 }

@@ -10,12 +10,16 @@
 // bottom level that keeps the `breadth` nearest nodes found and stops when the nearest node
 // left to expand is farther than all of them. Without a filter those nodes are one sorted
 // array, which is also the list left to expand; with one, nodes that may not be returned are
-// still expanded, so the walk keeps the two lists apart, as heaps.
+// still expanded, so the walk keeps the two lists apart, as heaps. The walk measures the
+// byte codes of walk_codes.h (one cache line a row where the floats take three); the nodes it
+// keeps are then measured on the float rows, which give the answer's order and distances.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "timbre/index/walk_codes.h"
 
 namespace faiss {
 struct HNSW;
@@ -40,9 +44,10 @@ struct GraphHit {
 // every link to a node of `nodes` that lives on that level, the entry point on the top level.
 bool WalkableGraph(const faiss::HNSW& graph, size_t nodes);
 
-// `base` holds the graph's vectors row-major, `dim` floats each; `inner_product` selects the
-// measure. Returns up to k hits, nearest first.
-std::vector<GraphHit> SearchHnswGraph(const faiss::HNSW& graph, const float* base, size_t dim,
-                                      bool inner_product, const GraphQuery& query);
+// `base` holds the graph's vectors row-major, `dim` floats each, and `codes` the same rows
+// coded; `inner_product` selects the measure. Returns up to k hits, nearest first.
+std::vector<GraphHit> SearchHnswGraph(const faiss::HNSW& graph, const float* base,
+                                      const WalkCodes& codes, size_t dim, bool inner_product,
+                                      const GraphQuery& query);
 
 }  // namespace timbre::index

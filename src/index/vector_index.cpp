@@ -92,6 +92,7 @@ struct VectorIndex::Impl {
   std::vector<uint8_t> live;  // position -> 1 while not removed
   std::unordered_map<int64_t, int64_t> position;
   size_t live_count = 0;
+  WalkCodes codes;  // HNSW: the rows as the graph walk measures them
 
   const float* Data() const {
     const faiss::Index* storage = index.get();
@@ -197,6 +198,7 @@ std::unique_ptr<VectorIndex> VectorIndex::Create(size_t dim, Metric metric, Inde
     hnsw->hnsw.efConstruction = options.ef_construction;
     UseFastStorage(*hnsw);
     impl->index = std::move(hnsw);
+    impl->codes.Encode(nullptr, 0, dim, metric != Metric::kL2);
   }
   impl->TuneSearch();
   return std::unique_ptr<VectorIndex>(new VectorIndex(std::move(impl)));
@@ -224,6 +226,7 @@ void VectorIndex::Add(std::span<const int64_t> keys, const float* vectors) {
     impl_->position[keys[i]] = first + static_cast<int64_t>(i);
     ++impl_->live_count;
   }
+  if (impl_->kind == IndexKind::kHnsw) impl_->codes.Extend(impl_->Data(), impl_->keys.size());
   impl_->TuneSearch();
 }
 
@@ -319,7 +322,7 @@ std::vector<Neighbour> VectorIndex::Search(const float* query, size_t k,
   std::vector<Neighbour> out;
   out.reserve(k);
   for (const GraphHit& hit :
-       SearchHnswGraph(hnsw.hnsw, m.Data(), m.dim, m.metric != Metric::kL2, graph_query)) {
+       SearchHnswGraph(hnsw.hnsw, m.Data(), m.codes, m.dim, m.metric != Metric::kL2, graph_query)) {
     out.push_back({m.keys[static_cast<size_t>(hit.position)], m.Reported(hit.distance)});
   }
   if (out.size() < want) return SearchExact(query, k, allowed);
@@ -383,7 +386,10 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Read(std::FILE* in, const Inde
       static_cast<size_t>(impl->index->ntotal) != impl->keys.size()) {
     return Corrupt("the vector index does not match its header");
   }
-  if (hnsw) UseFastStorage(*static_cast<faiss::IndexHNSW*>(impl->index.get()));
+  if (hnsw) {
+    UseFastStorage(*static_cast<faiss::IndexHNSW*>(impl->index.get()));
+    impl->codes.Encode(impl->Data(), impl->keys.size(), impl->dim, impl->metric != Metric::kL2);
+  }
   impl->RebuildPositions();
   impl->TuneSearch();
   return std::unique_ptr<VectorIndex>(new VectorIndex(std::move(impl)));

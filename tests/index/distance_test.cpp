@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -48,6 +49,32 @@ TEST(DistanceTest, AVectorIsAtDistanceZeroFromItself) {
   for (size_t i = 0; i < v.size(); ++i) v[i] = 0.25f * static_cast<float>(i) - 3.0f;
   for (DistanceIsa isa : RunnableIsas()) {
     EXPECT_EQ(SquaredL2With(isa, v.data(), v.data(), v.size()), 0.0f);
+  }
+}
+
+// Byte codes are summed exactly, so every kernel gives the scalar loop's integer, down to
+// the extremes (255 x -128 in every byte) and whatever the row's alignment.
+TEST(DistanceTest, EveryCodeKernelGivesTheExactSum) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (size_t bytes : {64u, 128u, 192u}) {
+    for (int pattern = 0; pattern < 3; ++pattern) {
+      std::vector<uint8_t> codes(bytes + 1);
+      std::vector<int8_t> weights(bytes + 1);
+      int64_t want = 0;
+      for (size_t i = 1; i <= bytes; ++i) {
+        codes[i] = pattern == 0 ? 255 : static_cast<uint8_t>(byte(rng));
+        weights[i] = pattern == 0 ? -128 : static_cast<int8_t>(byte(rng) - 128);
+        if (pattern == 2 && i % 2 == 0) weights[i] = 127;
+        want += int64_t{codes[i]} * weights[i];
+      }
+      for (DistanceIsa isa : RunnableIsas()) {
+        SCOPED_TRACE(testing::Message() << bytes << " bytes, pattern " << pattern << ", kernel set "
+                                        << static_cast<int>(isa));
+        EXPECT_EQ(CodeDotWith(isa, codes.data() + 1, weights.data() + 1, bytes), want);
+      }
+      EXPECT_EQ(CodeDot(codes.data() + 1, weights.data() + 1, bytes), want);
+    }
   }
 }
 

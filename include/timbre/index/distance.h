@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace timbre::index {
 
@@ -20,5 +21,11 @@ float InnerProduct(const float* a, const float* b, size_t dim);
 // one the processor runs (BestDistanceIsa() or narrower).
 float SquaredL2With(DistanceIsa isa, const float* a, const float* b, size_t dim);
 float InnerProductWith(DistanceIsa isa, const float* a, const float* b, size_t dim);
+
+// Unsigned byte codes against signed byte weights, summed exactly in 32 bits (the graph
+// walk's approximate distances, walk_codes.h); `bytes` is a multiple of 64. The AVX-512
+// kernel needs VNNI and falls back to AVX2 without it. Every kernel gives the same integer.
+int32_t CodeDot(const uint8_t* codes, const int8_t* weights, size_t bytes);
+int32_t CodeDotWith(DistanceIsa isa, const uint8_t* codes, const int8_t* weights, size_t bytes);
 
 }  // namespace timbre::index
