@@ -11,9 +11,23 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 namespace timbre::index {
+
+// Storage that starts on a cache line, so that a 64-byte row is one line, not two.
+template <typename T>
+struct LineAligned {
+  using value_type = T;
+  static constexpr std::align_val_t kLine{64};
+  LineAligned() = default;
+  template <typename U>
+  LineAligned(const LineAligned<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kLine)); }
+  void deallocate(T* p, size_t) { ::operator delete(p, kLine); }
+  bool operator==(const LineAligned&) const { return true; }
+};
 
 class WalkCodes {
  public:
@@ -51,7 +65,7 @@ class WalkCodes {
   size_t ranged_from_ = 0;  // rows the ranges were taken from
   std::vector<float> low_;  // per dimension
   std::vector<float> step_;
-  std::vector<uint8_t> codes_;
+  std::vector<uint8_t, LineAligned<uint8_t>> codes_;
 };
 
 }  // namespace timbre::index
