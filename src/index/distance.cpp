@@ -9,6 +9,17 @@ namespace {
 
 using Kernel = float (*)(const float*, const float*, size_t);
 using CodeKernel = int32_t (*)(const uint8_t*, const int8_t*, size_t);
+using CodeRowsKernel = void (*)(const uint8_t*, size_t, const int32_t*, size_t, const int8_t*,
+                                int32_t*);
+
+// Row after row, for kernel sets without a batch of their own.
+template <CodeKernel Dot>
+void CodeRows(const uint8_t* base, size_t stride, const int32_t* rows, size_t count,
+              const int8_t* weights, int32_t* out) {
+  for (size_t i = 0; i < count; ++i) {
+    out[i] = Dot(base + static_cast<size_t>(rows[i]) * stride, weights, stride);
+  }
+}
 
 // Each kernel set is written once for both measures: kL2 adds squared differences, otherwise
 // products.
@@ -45,10 +56,12 @@ __attribute__((target("avx512f"))) inline __m512 Step16(__m512 acc, __m512 x, __
   }
 }
 
-// GCC 12's _mm512_reduce_add_ps passes an undefined vector as the merge source of a fully
-// selected extract, which -Wuninitialized reports although no lane of it is read.
+// GCC 12's _mm512_reduce_add_ps and unpack intrinsics pass an undefined vector as the merge
+// source of a fully selected operation, which -W(maybe-)uninitialized reports although no
+// lane of it is read.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 // AVX-512: a masked load takes the tail, so 46 dimensions are three vector steps.
 template <Measure M>
@@ -75,6 +88,51 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t Avx512Codes(const
   }
   return _mm512_reduce_add_epi32(acc);
 }
+
+#define TIMBRE_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+// One one-line row's products, 16 partial sums.
+TIMBRE_VNNI inline __m512i RowProducts(const uint8_t* base, int32_t row, __m512i weights) {
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(),
+                             _mm512_loadu_si512(base + static_cast<size_t>(row) * 64), weights);
+}
+
+// Two vectors interleaved by 32 or 64 bits and added.
+TIMBRE_VNNI inline __m512i Interleave32(__m512i a, __m512i b) {
+  return _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+}
+TIMBRE_VNNI inline __m512i Interleave64(__m512i a, __m512i b) {
+  return _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+}
+// The 128-bit blocks of a, then of b, each pair of neighbours added.
+TIMBRE_VNNI inline __m512i FoldBlocks(__m512i a, __m512i b) {
+  return _mm512_add_epi32(_mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                          _mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+// Sixteen one-line rows: one VNNI product each, then their sixteen sums reduced together
+// (interleaved and added by 32 and 64 bits, then by blocks twice), where reducing each
+// alone takes twice the instructions.
+TIMBRE_VNNI void Avx512CodeRows(const uint8_t* base, size_t stride, const int32_t* rows,
+                                size_t count, const int8_t* weights, int32_t* out) {
+  if (stride != 64) return CodeRows<Avx512Codes>(base, stride, rows, count, weights, out);
+  const __m512i w = _mm512_loadu_si512(weights);
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    __m512i quarter[8];
+    for (size_t j = 0; j < 8; ++j) {
+      quarter[j] = Interleave32(RowProducts(base, rows[i + 2 * j], w),
+                                RowProducts(base, rows[i + 2 * j + 1], w));
+    }
+    __m512i half[4];  // four rows' sums in each 128-bit block
+    for (size_t j = 0; j < 4; ++j) half[j] = Interleave64(quarter[2 * j], quarter[2 * j + 1]);
+    const __m512i sums = FoldBlocks(FoldBlocks(half[0], half[1]), FoldBlocks(half[2], half[3]));
+    _mm512_storeu_si512(out + i, sums);
+  }
+  for (; i < count; ++i) out[i] = _mm512_reduce_add_epi32(RowProducts(base, rows[i], w));
+}
+
+#undef TIMBRE_VNNI
 
 #pragma GCC diagnostic pop
 
@@ -146,27 +204,36 @@ bool HasVnni() {
 
 #endif
 
-CodeKernel CodeKernelFor(DistanceIsa isa) {
+struct CodeKernels {
+  CodeKernel dot;
+  CodeRowsKernel rows;
+};
+
+CodeKernels CodeKernelsFor(DistanceIsa isa) {
 #if defined(__x86_64__)
-  if (isa == DistanceIsa::kAvx512 && HasVnni()) return &Avx512Codes;
-  if (isa == DistanceIsa::kAvx512 || isa == DistanceIsa::kAvx2) return &Avx2Codes;
+  if (isa == DistanceIsa::kAvx512 && HasVnni()) return {&Avx512Codes, &Avx512CodeRows};
+  if (isa == DistanceIsa::kAvx512 || isa == DistanceIsa::kAvx2) {
+    return {&Avx2Codes, &CodeRows<Avx2Codes>};
+  }
 #endif
   (void)isa;
-  return &ScalarCodes;
+  return {&ScalarCodes, &CodeRows<ScalarCodes>};
 }
 
 struct Kernels {
   Kernel squared_l2;
   Kernel inner_product;
   CodeKernel code_dot;
+  CodeRowsKernel code_rows;
 };
 
 Kernels KernelsFor(DistanceIsa isa) {
+  const CodeKernels codes = CodeKernelsFor(isa);
 #if defined(__x86_64__)
-  if (isa == DistanceIsa::kAvx512) return {&Avx512<kL2>, &Avx512<kProduct>, CodeKernelFor(isa)};
-  if (isa == DistanceIsa::kAvx2) return {&Avx2<kL2>, &Avx2<kProduct>, CodeKernelFor(isa)};
+  if (isa == DistanceIsa::kAvx512) return {&Avx512<kL2>, &Avx512<kProduct>, codes.dot, codes.rows};
+  if (isa == DistanceIsa::kAvx2) return {&Avx2<kL2>, &Avx2<kProduct>, codes.dot, codes.rows};
 #endif
-  return {&Scalar<kL2>, &Scalar<kProduct>, CodeKernelFor(isa)};
+  return {&Scalar<kL2>, &Scalar<kProduct>, codes.dot, codes.rows};
 }
 
 const Kernels& Chosen() {
@@ -207,6 +274,16 @@ int32_t CodeDot(const uint8_t* codes, const int8_t* weights, size_t bytes) {
 
 int32_t CodeDotWith(DistanceIsa isa, const uint8_t* codes, const int8_t* weights, size_t bytes) {
   return KernelsFor(isa).code_dot(codes, weights, bytes);
+}
+
+void CodeDots(const uint8_t* base, size_t stride, const int32_t* rows, size_t count,
+              const int8_t* weights, int32_t* out) {
+  Chosen().code_rows(base, stride, rows, count, weights, out);
+}
+
+void CodeDotsWith(DistanceIsa isa, const uint8_t* base, size_t stride, const int32_t* rows,
+                  size_t count, const int8_t* weights, int32_t* out) {
+  KernelsFor(isa).code_rows(base, stride, rows, count, weights, out);
 }
 
 }  // namespace timbre::index

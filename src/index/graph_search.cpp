@@ -42,6 +42,7 @@ struct Scratch {
   std::vector<Node> fresh;           // one node's unvisited neighbours
   std::vector<BeamSlot> beam;        // the unfiltered walk's nearest nodes, sorted
   std::vector<GraphHit> near;        // fresh neighbours nearer than the beam's worst
+  std::vector<float> distances;      // of the fresh neighbours
   WalkCodes::Query coded;            // the query as the codes measure it
 };
 
@@ -67,6 +68,9 @@ class Walk {
       : graph_(graph), codes_(codes), query_(query) {}
 
   float Distance(Node v) const { return codes_.Distance(query_, static_cast<size_t>(v)); }
+  void Distances(const Node* nodes, size_t count, float* out) const {
+    codes_.Distances(query_, nodes, count, out);
+  }
 
   // Asks for a row's cache lines ahead of its distance.
   void Prefetch(Node v) const {
@@ -143,7 +147,9 @@ std::vector<GraphHit> BeamSearch(const Walk& walk, Scratch& s, size_t breadth, G
   size_t cursor = 0;  // no slot before it is left to expand
   Node* const fresh_nodes = s.fresh.data();
   if (s.near.size() < s.fresh.size()) s.near.resize(s.fresh.size());
+  if (s.distances.size() < s.fresh.size()) s.distances.resize(s.fresh.size());
   GraphHit* const near_hits = s.near.data();
+  float* const distances = s.distances.data();
   for (;;) {
     while (cursor < size && beam[cursor].expanded) ++cursor;
     if (cursor == size) break;
@@ -153,11 +159,11 @@ std::vector<GraphHit> BeamSearch(const Walk& walk, Scratch& s, size_t breadth, G
     // are not, and which ones are is another coin toss.
     const float worst =
         size == breadth ? beam[breadth - 1].distance : std::numeric_limits<float>::infinity();
+    walk.Distances(fresh_nodes, fresh, distances);
     size_t near = 0;
     for (size_t i = 0; i < fresh; ++i) {
-      const float d = walk.Distance(fresh_nodes[i]);
-      near_hits[near] = {d, fresh_nodes[i]};
-      near += d < worst;
+      near_hits[near] = {distances[i], fresh_nodes[i]};
+      near += distances[i] < worst;
     }
     for (size_t i = 0; i < near; ++i) {
       const auto [d, node] = near_hits[i];

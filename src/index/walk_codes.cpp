@@ -90,4 +90,22 @@ float WalkCodes::Distance(const Query& query, size_t position) const {
          query.factor * static_cast<float>(CodeDot(row, query.weights.data(), stride_));
 }
 
+void WalkCodes::Distances(const Query& query, const int32_t* positions, size_t count,
+                          float* out) const {
+  constexpr size_t kBatch = 64;  // a bottom-level neighbour list, usually in one go
+  int32_t dots[kBatch];
+  for (size_t from = 0; from < count; from += kBatch) {
+    const size_t n = std::min(kBatch, count - from);
+    CodeDots(codes_.data(), stride_, positions + from, n, query.weights.data(), dots);
+    for (size_t i = 0; i < n; ++i) {
+      float norm = 0.0f;
+      if (!inner_product_) {
+        std::memcpy(&norm, Row(static_cast<size_t>(positions[from + i])) + stride_ - sizeof(float),
+                    sizeof(float));
+      }
+      out[from + i] = query.offset + norm - query.factor * static_cast<float>(dots[i]);
+    }
+  }
+}
+
 }  // namespace timbre::index

@@ -27,5 +27,11 @@ float InnerProductWith(DistanceIsa isa, const float* a, const float* b, size_t d
 // kernel needs VNNI and falls back to AVX2 without it. Every kernel gives the same integer.
 int32_t CodeDot(const uint8_t* codes, const int8_t* weights, size_t bytes);
 int32_t CodeDotWith(DistanceIsa isa, const uint8_t* codes, const int8_t* weights, size_t bytes);
+// CodeDot of several rows of one table at once: out[i] is the dot of the row at
+// base + rows[i] * stride. With VNNI and one-line rows, 16 rows share one reduction.
+void CodeDots(const uint8_t* base, size_t stride, const int32_t* rows, size_t count,
+              const int8_t* weights, int32_t* out);
+void CodeDotsWith(DistanceIsa isa, const uint8_t* base, size_t stride, const int32_t* rows,
+                  size_t count, const int8_t* weights, int32_t* out);
 
 }  // namespace timbre::index

@@ -54,6 +54,8 @@ class WalkCodes {
   // `out` keeps its storage from query to query.
   void Prepare(const float* query, Query& out) const;
   float Distance(const Query& query, size_t position) const;
+  // Distance() of `count` rows at once, into `out`.
+  void Distances(const Query& query, const int32_t* positions, size_t count, float* out) const;
 
  private:
   void EncodeRows(const float* rows, size_t from, size_t to);
