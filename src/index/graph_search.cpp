@@ -206,15 +206,17 @@ std::vector<GraphHit> HeapSearch(const Walk& walk, Scratch& s, size_t breadth,
   };
   keep(static_cast<Node>(entry.position), entry.distance);
   Node* const fresh_nodes = s.fresh.data();
+  if (s.distances.size() < s.fresh.size()) s.distances.resize(s.fresh.size());
+  float* const distances = s.distances.data();
   while (!s.candidates.empty()) {
     const GraphHit next = s.candidates.front();
     if (next.distance > bound) break;
     std::pop_heap(s.candidates.begin(), s.candidates.end(), Farther());
     s.candidates.pop_back();
     const size_t fresh = Unvisited(walk, static_cast<Node>(next.position), s.visited, fresh_nodes);
+    walk.Distances(fresh_nodes, fresh, distances);
     for (size_t i = 0; i < fresh; ++i) {
-      const float d = walk.Distance(fresh_nodes[i]);
-      if (s.nearest.size() < breadth || d < bound) keep(fresh_nodes[i], d);
+      if (s.nearest.size() < breadth || distances[i] < bound) keep(fresh_nodes[i], distances[i]);
     }
   }
   std::sort_heap(s.nearest.begin(), s.nearest.end(), Nearer());
