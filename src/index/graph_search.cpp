@@ -219,8 +219,7 @@ std::vector<GraphHit> HeapSearch(const Walk& walk, Scratch& s, size_t breadth,
       if (s.nearest.size() < breadth || distances[i] < bound) keep(fresh_nodes[i], distances[i]);
     }
   }
-  std::sort_heap(s.nearest.begin(), s.nearest.end(), Nearer());
-  return s.nearest;
+  return s.nearest;  // in heap order: the caller sorts them once measured on the float rows
 }
 
 }  // namespace

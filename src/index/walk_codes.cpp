@@ -82,12 +82,14 @@ void WalkCodes::Prepare(const float* query, Query& out) const {
   }
 }
 
-float WalkCodes::Distance(const Query& query, size_t position) const {
-  const uint8_t* row = Row(position);
+float WalkCodes::FromDot(const Query& query, size_t position, int32_t dot) const {
   float norm = 0.0f;
-  if (!inner_product_) std::memcpy(&norm, row + stride_ - sizeof(float), sizeof(float));
-  return query.offset + norm -
-         query.factor * static_cast<float>(CodeDot(row, query.weights.data(), stride_));
+  if (!inner_product_) std::memcpy(&norm, Row(position) + stride_ - sizeof(float), sizeof(float));
+  return query.offset + norm - query.factor * static_cast<float>(dot);
+}
+
+float WalkCodes::Distance(const Query& query, size_t position) const {
+  return FromDot(query, position, CodeDot(Row(position), query.weights.data(), stride_));
 }
 
 void WalkCodes::Distances(const Query& query, const int32_t* positions, size_t count,
@@ -98,12 +100,7 @@ void WalkCodes::Distances(const Query& query, const int32_t* positions, size_t c
     const size_t n = std::min(kBatch, count - from);
     CodeDots(codes_.data(), stride_, positions + from, n, query.weights.data(), dots);
     for (size_t i = 0; i < n; ++i) {
-      float norm = 0.0f;
-      if (!inner_product_) {
-        std::memcpy(&norm, Row(static_cast<size_t>(positions[from + i])) + stride_ - sizeof(float),
-                    sizeof(float));
-      }
-      out[from + i] = query.offset + norm - query.factor * static_cast<float>(dots[i]);
+      out[from + i] = FromDot(query, static_cast<size_t>(positions[from + i]), dots[i]);
     }
   }
 }

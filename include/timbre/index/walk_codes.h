@@ -59,6 +59,8 @@ class WalkCodes {
 
  private:
   void EncodeRows(const float* rows, size_t from, size_t to);
+  // The distance of the row at `position` whose codes dot the query's weights to `dot`.
+  float FromDot(const Query& query, size_t position, int32_t dot) const;
 
   size_t dim_ = 0;
   bool inner_product_ = false;
