@@ -5,16 +5,23 @@
 # checked to complete exactly once each. Targets (issue): >= 10,000 req/s with p99 <= 10 ms at
 # 200 connections on 2 cores, zero errors; 1,000 jobs all completed once.
 #
+# Two kinds of rows. Saturated: every connection sends its next request the moment it is
+# answered, so the row gives the server's capacity, and its p99 is mostly the wait behind the
+# other 199 connections (about 200 / capacity). Paced: random seeds at offered rates (RATES,
+# default twice and three times the 10,000 req/s target), each connection pausing a random
+# while between requests: the latency a client sees while the server carries that load.
+#
 #   bench/serve-bench.sh [N]    (default 10000; the store is made once and kept)
 #
 # Env: DURATION (wrk seconds, default 60), CONNECTIONS (200), THREADS (server HTTP threads,
-# 2), SUBMIT (1000), TIMBRE, MAKE_STORE.
+# 2), RATES (offered req/s of the paced rows, "20000 30000"), SUBMIT (1000), TIMBRE, MAKE_STORE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
 DURATION=${DURATION:-60}
 CONNECTIONS=${CONNECTIONS:-200}
 THREADS=${THREADS:-2}
+RATES=${RATES:-20000 30000}
 SUBMIT=${SUBMIT:-1000}
 TIMBRE=${TIMBRE:-build/timbre}
 MAKE_STORE=${MAKE_STORE:-build/bench/make_store}
@@ -44,7 +51,7 @@ start_server() {
 load() {
   local url=$1
   shift
-  TRACKS=$N wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" >"$work/wrk.txt"
+  TRACKS=$N CONNECTIONS=$CONNECTIONS wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" >"$work/wrk.txt"
   awk '
     /Requests\/sec/ { rps = $2 }
     /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
@@ -68,6 +75,11 @@ row() {
 row "GET /v1/tracks/1/similar (one seed)" "http://127.0.0.1:$port/v1/tracks/1/similar"
 row "GET /v1/tracks/RANDOM/similar" "http://127.0.0.1:$port" -s bench/similar-random.lua
 row "GET /v1/tracks/1 (track in full)" "http://127.0.0.1:$port/v1/tracks/1"
+for rate in $RATES; do
+  RATE=$rate
+  export RATE
+  row "RANDOM/similar, $rate req/s offered" "http://127.0.0.1:$port" -s bench/similar-paced.lua
+done
 kill "$server"; wait "$server" 2>/dev/null || true
 
 # Jobs: SUBMIT analyze jobs of one small file, each must complete exactly once.
