@@ -3,16 +3,22 @@
 # aubio (`aubio tempo`) and bpm-tools (`bpm`) scored on the same files in the same run, and
 # each analyzer's share of the analysis time.
 #
-#   bench/eval-descriptors.sh [N]      (default 48 songs; the corpus is built once and kept)
+#   bench/eval-descriptors.sh [N]      (default 144 charts; the corpus is built once and kept)
+#
+# N is the number of charts the corpus maker writes; MMA fails to render a few (11 of 144),
+# which the table reports as files without an estimate. The maker is deterministic in its
+# charts, so the first 48 of 144 are the 48-chart corpus's songs.
 #
 # Env: TIMBRE (binary, default build/timbre), CORPUS (default build/dev-corpus-N),
 # CHECK=1 to exit non-zero when timbre falls under the guarded figures (CI's regression
-# guard): BPM Accuracy1 >= 0.75, Accuracy2 >= 0.93, MIREX key >= 0.68. MMA humanises its
-# arrangements at random, so two renders of the corpus differ: two renders measured acc1
-# 0.818 and 0.864, MIREX 0.757 and 0.795; the guard sits under both by that spread.
+# guard, on N = 144): BPM Accuracy1 >= 0.85 and Accuracy2 >= 0.97 (the issue's targets),
+# MIREX key >= 0.78. MMA humanises its arrangements at random, so every render differs. Two
+# renders of 144 charts (133 songs) measured Accuracy1 0.880 and 0.880, Accuracy2 1.000 and
+# 1.000, MIREX 0.806 and 0.808. The 48-chart corpus (44 songs) moves more: Accuracy1
+# 0.818-0.864 and MIREX 0.757-0.795 over its renders, one song being 2.3 % of the score.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-48}
+N=${1:-144}
 TIMBRE=${TIMBRE:-build/timbre}
 CORPUS=${CORPUS:-build/dev-corpus-$N}
 MAKER=../shared/corpus/make-dev-corpus.sh
@@ -57,7 +63,7 @@ while IFS=, read -r file _; do
 done < <(tail -n +2 "$CORPUS/truth.csv")
 
 check=()
-[[ ${CHECK:-0} = 1 ]] && check=(--min-accuracy1 0.75 --min-accuracy2 0.93 --min-key 0.68)
+[[ ${CHECK:-0} = 1 ]] && check=(--min-accuracy1 0.85 --min-accuracy2 0.97 --min-key 0.78)
 echo
 echo "Accuracy on $CORPUS (truth: $CORPUS/truth.csv)"
 "$TIMBRE" --db "$db" eval "$CORPUS/truth.csv" --label timbre "${check[@]}" | tee "$tmp/timbre.txt"
