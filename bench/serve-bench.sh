@@ -22,6 +22,7 @@ DURATION=${DURATION:-60}
 CONNECTIONS=${CONNECTIONS:-200}
 THREADS=${THREADS:-2}
 RATES=${RATES:-20000 30000}
+unset RATE  # set per paced row below
 SUBMIT=${SUBMIT:-1000}
 TIMBRE=${TIMBRE:-build/timbre}
 MAKE_STORE=${MAKE_STORE:-build/bench/make_store}
@@ -65,19 +66,20 @@ echo "store: $db ($N tracks); server: $THREADS HTTP threads; wrk: 2 threads, $CO
 printf '%-40s %10s %9s %9s %8s %8s\n' "route" "req/s" "p50_ms" "p99_ms" "errors" "vs_health"
 read -r h_rps h_p50 h_p99 h_err < <(load "http://127.0.0.1:$port/health")
 printf '%-40s %10s %9s %9s %8s %8s\n' "GET /health (reference)" "$h_rps" "$h_p50" "$h_p99" "$h_err" "1.00"
+# A paced row's req/s is the rate offered, not the server's, so it gets no ratio.
 row() {
   local label=$1
   shift
   read -r rps p50 p99 err < <(load "$@")
-  printf '%-40s %10s %9s %9s %8s %8s\n' "$label" "$rps" "$p50" "$p99" "$err" \
-    "$(awk -v a="$rps" -v b="$h_rps" 'BEGIN { printf "%.2f", a / b }')"
+  local ratio=-
+  [[ -z ${RATE:-} ]] && ratio=$(awk -v a="$rps" -v b="$h_rps" 'BEGIN { printf "%.2f", a / b }')
+  printf '%-40s %10s %9s %9s %8s %8s\n' "$label" "$rps" "$p50" "$p99" "$err" "$ratio"
 }
 row "GET /v1/tracks/1/similar (one seed)" "http://127.0.0.1:$port/v1/tracks/1/similar"
 row "GET /v1/tracks/RANDOM/similar" "http://127.0.0.1:$port" -s bench/similar-random.lua
 row "GET /v1/tracks/1 (track in full)" "http://127.0.0.1:$port/v1/tracks/1"
 for rate in $RATES; do
-  RATE=$rate
-  export RATE
+  export RATE=$rate
   row "RANDOM/similar, $rate req/s offered" "http://127.0.0.1:$port" -s bench/similar-paced.lua
 done
 kill "$server"; wait "$server" 2>/dev/null || true
