@@ -141,8 +141,11 @@ TEST(BasicPitch, WindowsAreTheSameWhateverTheBatchAndBlockSizes) {
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_EQ(a->frames, b->frames);
   EXPECT_EQ(a->frames, dsp::NoteFramesFor(clip.size()));
-  EXPECT_LE(MaxDiff(a->note, b->note), 1e-6);
-  EXPECT_LE(MaxDiff(a->contour, b->contour), 1e-6);
+  // Batches of 1 and 16 go through different GEMM kernels whose float sums run in another
+  // order: on an AMD EPYC with OpenBLAS the posteriorgrams differ by up to 2e-4. A window cut
+  // or placed wrongly moves them by far more than 1e-3.
+  EXPECT_LE(MaxDiff(a->note, b->note), 1e-3);
+  EXPECT_LE(MaxDiff(a->contour, b->contour), 1e-3);
 }
 
 TEST(BasicPitch, OtherShapesAreRefused) {
