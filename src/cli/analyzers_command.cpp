@@ -3,73 +3,49 @@
 #include <memory>
 
 #include "commands.h"
-#include "model_options.h"
-#include "timbre/analysis/model_analyzers.h"
-#include "timbre/analysis/registry.h"
+#include "timbre/service/catalog.h"
 
 namespace timbre::cli {
 namespace {
 
-int RunAnalyzers(bool json, const ModelArgs& model_args) {
-  analysis::Registry registry;
-  analysis::RegisterBuiltinAnalyzers(registry);
-  auto models = SetUpModels(model_args, registry, false);
-  if (!models.ok()) return FailWith(models.status());
-  // Why `notes` is absent, with the command that installs its model.
-  const std::string missing = *models ? (*models)->notes_missing : "";
-  nlohmann::json all = nlohmann::json::array();
-  for (const analysis::Analyzer* a : registry.All()) {
-    const auto& info = a->info();
-    if (!json) {
-      std::printf("%s v%d: %s\n  reads: %s at %s, %s\n", info.name.c_str(), info.version,
-                  info.description.c_str(), info.window.c_str(),
-                  info.view.sample_rate == 0
-                      ? "native rate"
-                      : (std::to_string(info.view.sample_rate) + " Hz").c_str(),
-                  info.view.channels == 1 ? "mono" : "native channels");
-      for (const auto& p : info.params) {
-        std::printf("  param  %-22s default %g, range [%g, %g] %s: %s\n", p.name.c_str(),
-                    p.default_value, p.min, p.max, p.unit.c_str(), p.description.c_str());
-      }
-      for (const auto& o : info.outputs) {
-        std::printf("  output %-22s %-6s %s\n", o.name.c_str(), o.unit.c_str(),
-                    o.description.c_str());
-      }
+int RunAnalyzers(bool json, const GlobalOptions& global) {
+  auto engine = OpenEngineWithoutStore(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto analysis = (*engine)->analysis();
+  if (!analysis.ok()) return FailWith(analysis.status());
+  for (const auto& w : (*analysis)->warnings) {
+    std::fprintf(stderr, "timbre: warning: %s\n", w.c_str());
+  }
+  auto contracts = service::AnalyzerContracts(**engine);
+  if (!contracts.ok()) return FailWith(contracts.status());
+  if (json) {
+    std::printf("%s\n", Dump(*contracts, 2).c_str());
+    return 0;
+  }
+  for (const auto& a : *contracts) {
+    if (a.contains("installed")) {  // why `notes` is absent, with the command that installs it
+      std::printf("%s\n", a["description"].get<std::string>().c_str());
       continue;
     }
-    nlohmann::json params = nlohmann::json::array();
-    for (const auto& p : info.params) {
-      params.push_back({{"name", p.name},
-                        {"default", p.default_value},
-                        {"min", p.min},
-                        {"max", p.max},
-                        {"unit", p.unit},
-                        {"description", p.description}});
+    const int rate = a["view"]["sample_rate"].get<int>();
+    std::printf("%s v%d: %s\n  reads: %s at %s, %s\n", a["name"].get<std::string>().c_str(),
+                a["version"].get<int>(), a["description"].get<std::string>().c_str(),
+                a["window"].get<std::string>().c_str(),
+                rate == 0 ? "native rate" : (std::to_string(rate) + " Hz").c_str(),
+                a["view"]["channels"].get<int>() == 1 ? "mono" : "native channels");
+    for (const auto& p : a["params"]) {
+      std::printf("  param  %-22s default %g, range [%g, %g] %s: %s\n",
+                  p["name"].get<std::string>().c_str(), p["default"].get<double>(),
+                  p["min"].get<double>(), p["max"].get<double>(),
+                  p["unit"].get<std::string>().c_str(),
+                  p["description"].get<std::string>().c_str());
     }
-    nlohmann::json outputs = nlohmann::json::array();
-    for (const auto& o : info.outputs) {
-      outputs.push_back({{"name", o.name},
-                         {"unit", o.unit},
-                         {"description", o.description},
-                         {"type", o.text ? "text" : "number"}});
-    }
-    all.push_back(
-        {{"name", info.name},
-         {"version", info.version},
-         {"description", info.description},
-         {"view", {{"sample_rate", info.view.sample_rate}, {"channels", info.view.channels}}},
-         {"window", info.window},
-         {"params", params},
-         {"outputs", outputs}});
-  }
-  if (!missing.empty()) {
-    if (json) {
-      all.push_back({{"name", "notes"}, {"installed", false}, {"description", missing}});
-    } else {
-      std::printf("%s\n", missing.c_str());
+    for (const auto& o : a["outputs"]) {
+      std::printf("  output %-22s %-6s %s\n", o["name"].get<std::string>().c_str(),
+                  o["unit"].get<std::string>().c_str(),
+                  o["description"].get<std::string>().c_str());
     }
   }
-  if (json) std::printf("%s\n", Dump(all, 2).c_str());
   return 0;
 }
 
@@ -77,15 +53,13 @@ int RunAnalyzers(bool json, const ModelArgs& model_args) {
 
 void AddAnalyzersCommand(CLI::App& app, GlobalOptions& global) {
   auto json = std::make_shared<bool>(false);
-  auto model_args = std::make_shared<ModelArgs>();
   CLI::App* cmd = app.add_subcommand(
       "analyzers",
       "List the analyzers (built-in, and those of the models folder): version, audio they "
       "read, parameters, outputs.");
   cmd->add_flag("--json", *json, "print JSON");
-  AddModelOptions(cmd, *model_args);
-  cmd->callback(
-      [json, model_args, &global] { global.exit_code = RunAnalyzers(*json, *model_args); });
+  AddModelOptions(cmd, global);
+  cmd->callback([json, &global] { global.exit_code = RunAnalyzers(*json, global); });
 }
 
 }  // namespace timbre::cli

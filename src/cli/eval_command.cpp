@@ -80,16 +80,18 @@ int RunEval(const EvalArgs& args, const GlobalOptions& global) {
 
   // Estimates by absolute path: from a CSV, or from the store.
   std::map<std::string, Row> estimates;
-  std::unique_ptr<store::Store> store;
+  std::unique_ptr<service::Engine> engine;
+  store::Store* store = nullptr;
   if (!args.estimates.empty()) {
     auto rows = ReadCsv(args.estimates);
     if (!rows.ok()) return Fail(rows.status().message(), 2);
     const auto est_base = std::filesystem::absolute(args.estimates).parent_path();
     for (auto& r : *rows) estimates[(est_base / r["file"]).lexically_normal().string()] = r;
   } else {
-    auto opened = store::OpenStore(StoreUrl(global));
-    if (!opened.ok()) return Fail(opened.status().message(), 2);
-    store = std::move(opened).value();
+    auto opened = OpenEngine(global);
+    if (!opened.ok()) return FailWith(opened.status());
+    engine = std::move(opened).value();
+    store = &engine->store();
   }
 
   // Each figure is over the files whose truth has that value: a truth without tempos scores

@@ -12,8 +12,7 @@
 
 #include "commands.h"
 #include "timbre/core/paths.h"
-#include "timbre/store/filter.h"
-#include "timbre/store/store.h"
+#include "timbre/service/library.h"
 #include "timbre/store/json_views.h"
 
 namespace timbre::cli {
@@ -88,20 +87,11 @@ int RunExport(const ExportArgs& args, const GlobalOptions& global) {
   if (args.format != "json" && args.format != "csv") {
     return Fail(fmt::format("unknown format '{}': choose json or csv", args.format), 2);
   }
-  auto filter = store::ParseFilter(args.where);
-  if (!filter.ok()) return FailWith(filter.status());
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-  auto ids = (*store)->SelectTracks(*filter);
-  if (!ids.ok()) return FailWith(ids.status());
-
-  std::vector<store::TrackDetails> tracks;
-  tracks.reserve(ids->size());
-  for (int64_t id : *ids) {
-    auto details = (*store)->GetTrack(id);
-    if (!details.ok()) return FailWith(details.status());
-    if (*details) tracks.push_back(std::move(**details));
-  }
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto selected = service::TracksInFull(**engine, args.where);
+  if (!selected.ok()) return FailWith(selected.status());
+  const std::vector<store::TrackDetails>& tracks = *selected;
 
   // Into a file: written beside it first, renamed when complete, so a failed export
   // never leaves half a file under the name asked for.

@@ -8,10 +8,8 @@
 
 #include "commands.h"
 #include "timbre/core/paths.h"
-#include "timbre/index/duplicates.h"
-#include "timbre/index/space_index.h"
 #include "timbre/index/timbre_v1.h"
-#include "timbre/store/store.h"
+#include "timbre/service/similarity.h"
 
 namespace timbre::cli {
 namespace {
@@ -23,22 +21,17 @@ struct IndexArgs {
 };
 
 int RunIndex(const IndexArgs& args, const GlobalOptions& global) {
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-  const auto path = index::SpaceIndexPath(**store, args.space);
-  if (args.rebuild) {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
-  index::SyncReport report;
-  auto space =
-      index::SpaceIndex::Open(**store, args.space, index::SyncMode::kDeriveMissing, {}, &report);
-  if (!space.ok()) return FailWith(space.status());
-  const auto& spec = (*space)->spec();
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto sync = service::SyncIndex(**engine, args.space, args.rebuild);
+  if (!sync.ok()) return FailWith(sync.status());
+  const index::SyncReport& report = sync->report;
+  const index::SpaceSpec& spec = sync->spec;
+  const std::string& path = sync->file;
   if (args.json) {
     nlohmann::json j{{"space", report.space},
                      {"vectors", report.vectors},
-                     {"dim", (*space)->vectors().dim()},
+                     {"dim", sync->dim},
                      {"metric", index::MetricName(spec.metric)},
                      {"kind", index::IndexKindName(report.kind)},
                      {"library_normalised", spec.library_normalised},
@@ -49,16 +42,15 @@ int RunIndex(const IndexArgs& args, const GlobalOptions& global) {
                      {"saved", report.saved},
                      {"save_error", report.save_error},
                      {"seconds", report.seconds},
-                     {"file", SanitizeUtf8(path.string())}};
+                     {"file", SanitizeUtf8(path)}};
     std::printf("%s\n", Dump(j, 2).c_str());
   } else {
     std::printf("%s: %zu vectors, %zu dimensions, %s, %s search\n", report.space.c_str(),
-                report.vectors, (*space)->vectors().dim(),
-                std::string(index::MetricName(spec.metric)).c_str(),
+                report.vectors, sync->dim, std::string(index::MetricName(spec.metric)).c_str(),
                 report.kind == index::IndexKind::kFlat ? "exact" : "HNSW");
     if (report.rebuilt) std::printf("rebuilt: %s\n", report.rebuild_reason.c_str());
     if (report.applied > 0) std::printf("updated: %zu changed tracks applied\n", report.applied);
-    std::printf("file: %s\n", SanitizeUtf8(path.string()).c_str());
+    std::printf("file: %s\n", SanitizeUtf8(path).c_str());
   }
   if (!report.save_error.empty()) {
     return Fail("the index works but could not be saved: " + report.save_error);
@@ -72,18 +64,15 @@ struct DuplicatesArgs {
 };
 
 int RunDuplicates(const DuplicatesArgs& args, const GlobalOptions& global) {
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
   index::DuplicateOptions options;
   options.max_bit_error = args.max_bit_error;
-  auto report = index::FindDuplicates(**store, options);
-  if (!report.ok()) return FailWith(report.status());
-  std::vector<int64_t> all;
-  for (const auto& g : report->groups) all.insert(all.end(), g.tracks.begin(), g.tracks.end());
-  auto summaries = (*store)->Summaries(all);
-  if (!summaries.ok()) return Fail(summaries.status().message());
+  auto found = service::FindDuplicates(**engine, options);
+  if (!found.ok()) return FailWith(found.status());
+  const index::DuplicateReport* report = &found->report;
   std::map<int64_t, std::string> path_of;
-  for (const auto& s : *summaries) path_of[s.id] = SanitizeUtf8(s.path);
+  for (const auto& s : found->tracks) path_of[s.id] = SanitizeUtf8(s.path);
 
   if (args.json) {
     nlohmann::json groups = nlohmann::json::array();

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "timbre/service/jobs.h"
 #include "timbre/store/json_views.h"
-#include "timbre/store/store.h"
 
 namespace timbre::cli {
 namespace {
@@ -36,9 +36,9 @@ int RunList(const JobsArgs& args, const GlobalOptions& global) {
                   2);
     }
   }
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-  auto jobs = (*store)->ListJobs(state, args.limit);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto jobs = service::ListJobs(**engine, state, args.limit);
   if (!jobs.ok()) return FailWith(jobs.status());
   if (args.json) {
     nlohmann::json list = nlohmann::json::array();
@@ -58,17 +58,16 @@ int RunList(const JobsArgs& args, const GlobalOptions& global) {
 }
 
 int RunShow(const JobsArgs& args, const GlobalOptions& global) {
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-  auto job = (*store)->GetJob(args.id);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto job = service::GetJob(**engine, args.id);
   if (!job.ok()) return FailWith(job.status());
-  if (!*job) return Fail(fmt::format("no job {}", args.id), 2);
-  const auto j = store::JobJson(**job);
+  const auto j = store::JobJson(*job);
   if (args.json) {
     std::printf("%s\n", Dump(j, 2).c_str());
     return 0;
   }
-  const auto& r = **job;
+  const auto& r = *job;
   std::printf("job %lld  %s  %s (priority %d, attempt %d of %d)\n", static_cast<long long>(r.id),
               r.kind.c_str(), std::string(store::JobStateName(r.state)).c_str(), r.priority,
               r.attempts, r.max_attempts);
@@ -86,15 +85,11 @@ int RunShow(const JobsArgs& args, const GlobalOptions& global) {
 }
 
 int RunCancel(const JobsArgs& args, const GlobalOptions& global) {
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-  auto job = (*store)->CancelJob(args.id);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto job = service::CancelJob(**engine, args.id);
   if (!job.ok()) return FailWith(job.status());
-  if (!*job) return Fail(fmt::format("no job {}", args.id), 2);
-  const auto state = (*job)->state;
-  if (state == store::JobState::kCompleted || state == store::JobState::kFailed) {
-    return Fail(fmt::format("job {} already {}", args.id, store::JobStateName(state)));
-  }
+  const auto state = job->state;
   std::printf(
       "job %lld %s\n", static_cast<long long>(args.id),
       state == store::JobState::kCancelled ? "cancelled" : "asked to stop (its worker cancels it)");

@@ -2,18 +2,13 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "timbre/core/paths.h"
 #include "timbre/core/version.h"
-#include "timbre/store/store.h"
 
 namespace timbre::cli {
 
@@ -21,37 +16,8 @@ std::string Dump(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string StoreUrl(const GlobalOptions& global) {
-  return global.db.empty() ? store::DefaultStoreUrl() : global.db;
-}
-
-Result<int64_t> ResolveTrack(store::Store& store, const std::string& arg) {
-  int64_t id = 0;
-  const auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), id);
-  std::error_code fs_ec;
-  if (ec == std::errc() && ptr == arg.data() + arg.size() && !std::filesystem::exists(arg, fs_ec)) {
-    return id;
-  }
-  const std::string path = std::filesystem::absolute(arg, fs_ec).lexically_normal().string();
-  auto found = store.FindTrackId(path);
-  if (!found.ok()) return found.status();
-  if (!*found) return NotFound(fmt::format("no track at {} in the store", SanitizeUtf8(path)));
-  return **found;
-}
-
-Result<store::TrackDetails> LoadTrack(store::Store& store, const std::string& arg) {
-  auto id = ResolveTrack(store, arg);
-  if (!id.ok()) return id.status();
-  auto details = store.GetTrack(*id);
-  if (!details.ok()) return details.status();
-  if (!*details) return NotFound(fmt::format("no track with id {}", *id));
-  return std::move(**details);
-}
-
 int FailWith(const Status& status) {
-  const bool input =
-      status.code() == StatusCode::kInvalidArgument || status.code() == StatusCode::kNotFound;
-  return Fail(status.message(), input ? 2 : 1);
+  return Fail(status.message(), InfoOf(status.code()).exit_code);
 }
 
 int Fail(const std::string& message, int code) {
@@ -75,15 +41,17 @@ int main(int argc, char** argv) {
       "timbre: analyse a music library (tempo, key, loudness, ReplayGain, timbre, fingerprints) "
       "into a local database, find similar tracks, write tags for players, and serve it all "
       "over HTTP.\n\nState lives in $XDG_DATA_HOME/timbre/timbre.db unless --db or $TIMBRE_DB "
-      "points elsewhere."};
+      "points elsewhere. Settings come from $XDG_CONFIG_HOME/timbre/config.toml (or --config), "
+      "the environment and flags: `timbre config show` lists them."};
   app.set_version_flag("--version", std::string("timbre ") + timbre::kEngineVersion);
   app.require_subcommand(1);
   app.fallthrough();  // global options (--db, -v) may also follow the subcommand
   GlobalOptions global;
-  app.add_option("--db", global.db,
-                 "database: a SQLite file path (default: $TIMBRE_DB, else "
-                 "$XDG_DATA_HOME/timbre/timbre.db)")
-      ->envname("TIMBRE_DB");
+  AddSettingOption(&app, global, "--db", "store.db",
+                   "database: a SQLite file path (default: $TIMBRE_DB, else "
+                   "$XDG_DATA_HOME/timbre/timbre.db)");
+  app.add_option("--config", global.config_file,
+                 "configuration file (default: $XDG_CONFIG_HOME/timbre/config.toml, if present)");
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log more detail to stderr");
   app.parse_complete_callback([&] {
@@ -104,6 +72,7 @@ int main(int argc, char** argv) {
   AddJobsCommands(app, global);
   AddModelsCommands(app, global);
   AddNotesCommand(app, global);
+  AddConfigCommand(app, global);
 
   try {
     app.parse(argc, argv);

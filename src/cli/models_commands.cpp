@@ -6,107 +6,21 @@
 
 #include "commands.h"
 #include "timbre/models/model_cache.h"
-#include "timbre/models/registry.h"
+#include "timbre/service/catalog.h"
 
 namespace timbre::cli {
 namespace {
 
-namespace fs = std::filesystem;
 using models::ModelEntry;
+using service::ModelJson;
+using service::ModelState;
 
 struct ModelsArgs {
-  std::string dir;
   std::string id;
   std::string file;
   std::string manifest;
   bool json = false;
 };
-
-fs::path Dir(const ModelsArgs& args) {
-  return args.dir.empty() ? models::DefaultModelsDir() : fs::path(args.dir);
-}
-
-std::string State(const ModelEntry& e) {
-  if (!e.manifest_error.ok()) return std::string(e.manifest_error.reason());
-  if (!e.problem.ok()) return std::string(e.problem.reason());
-  return e.verified ? "verified" : "ok";
-}
-
-std::string Problem(const ModelEntry& e) {
-  if (!e.manifest_error.ok()) return e.manifest_error.message();
-  return e.problem.ok() ? "" : e.problem.message();
-}
-
-nlohmann::json EntryJson(const ModelEntry& e, const models::ModelRegistry& registry, bool full) {
-  nlohmann::json j{{"manifest", e.manifest_path.string()}, {"state", State(e)}};
-  if (!Problem(e).empty()) j["problem"] = Problem(e);
-  if (!e.manifest_error.ok()) return j;
-  const models::Manifest& m = e.manifest;
-  j["id"] = m.id;
-  j["name"] = m.name;
-  j["version"] = m.version;
-  j["kind"] = models::ModelKindName(m.kind);
-  j["framework"] = m.framework;
-  j["runtime"] = m.runtime;
-  j["file"] = e.model_path.string();
-  j["size"] = e.file_size;
-  j["sha256"] = m.sha256;
-  j["license"] = m.license;
-  j["verified"] = e.verified;
-  if (!full) return j;
-  j["source"] = m.source;
-  j["description"] = m.description;
-  if (m.kind == models::ModelKind::kHead) {
-    j["embedder"] = m.embedder;
-    const ModelEntry* embedder = registry.Find(m.embedder);
-    if (embedder != nullptr) j["tag_prefix"] = models::TagPrefix(m, &embedder->manifest);
-  } else if (m.kind == models::ModelKind::kTranscriber) {
-    j["input"] = {{"frontend", "waveform"},
-                  {"sample_rate", m.waveform.sample_rate},
-                  {"window", m.waveform.window}};
-    j["analysis"] = "notes";
-  } else {
-    const auto& f = m.frontend;
-    j["input"] = {
-        {"frontend", "logmel"},
-        {"sample_rate", f.sample_rate},
-        {"frame_size", f.frame_size},
-        {"hop_size", f.hop_size},
-        {"mel_bands", f.mel_bands},
-        {"low_hz", f.low_hz},
-        {"high_hz", f.high_hz},
-        {"log", f.log == dsp::LogCompression::kDecibel ? "db" : "log10_1p"},
-        {"log_scale", f.log_scale},
-        {"patch_frames", f.patch_frames},
-        {"patch_hop", f.patch_hop},
-        {"layout", m.layout == models::TensorLayout::kPatchChannelFramesBands ? "ncfb" : "nfb"}};
-    j["analysis"] = models::AnalysisName(m);
-    if (m.kind == models::ModelKind::kClassifier) j["tag_prefix"] = models::TagPrefix(m, nullptr);
-    if (m.kind == models::ModelKind::kEmbedder) j["space"] = models::AnalysisName(m);
-  }
-  if (m.kind == models::ModelKind::kEmbedder) {
-    j["output"] = {{"dim", m.dim}};
-  } else if (m.kind == models::ModelKind::kTranscriber) {
-    j["output"] = {{"names", m.output_names}, {"frames", m.output_frames}};
-  } else {
-    j["output"] = {{"labels", m.labels}, {"activation", models::ActivationName(m.activation)}};
-    nlohmann::json rules;
-    for (const auto& [name, r] :
-         {std::pair{"high", m.tiers.high}, std::pair{"medium", m.tiers.medium},
-          std::pair{"low", m.tiers.low}}) {
-      rules[name] = {{"probability", r.probability}, {"margin", r.margin}, {"spread", r.spread}};
-    }
-    j["tiers"] = {{"mode", m.tiers.multilabel ? "multilabel" : "exclusive"},
-                  {"labels", m.tiers.labels},
-                  {"contradicts", m.tiers.contradicts},
-                  {"rules", rules}};
-  }
-  return j;
-}
-
-Result<models::ModelRegistry> Open(const ModelsArgs& args) {
-  return models::ModelRegistry::Discover(Dir(args));
-}
 
 void PrintTable(const models::ModelRegistry& registry) {
   std::printf("models in %s\n", registry.dir().string().c_str());
@@ -118,27 +32,32 @@ void PrintTable(const models::ModelRegistry& registry) {
   for (const auto& e : registry.entries()) {
     if (!e.manifest_error.ok()) {
       std::printf("%-28s  %-10s  %-10s  %-18s  %s\n", e.manifest_path.filename().c_str(), "?", "?",
-                  State(e).c_str(), "");
+                  ModelState(e).c_str(), "");
       continue;
     }
     const auto& m = e.manifest;
     std::printf("%-28s  %-10s  %-10s  %-18s  %s\n", m.id.c_str(),
                 std::string(models::ModelKindName(m.kind)).c_str(), m.version.c_str(),
-                State(e).c_str(), m.license.c_str());
+                ModelState(e).c_str(), m.license.c_str());
   }
   for (const auto& e : registry.entries()) {
-    if (!Problem(e).empty()) std::printf("  %s\n", Problem(e).c_str());
+    if (!e.manifest_error.ok()) {
+      std::printf("  %s\n", e.manifest_error.message().c_str());
+    } else if (!e.problem.ok()) {
+      std::printf("  %s\n", e.problem.message().c_str());
+    }
   }
 }
 
-int RunList(const ModelsArgs& args, bool verify) {
-  auto registry = Open(args);
+int RunList(const ModelsArgs& args, bool verify, const GlobalOptions& global) {
+  auto engine = OpenEngineWithoutStore(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto registry = service::DiscoverModels(**engine, verify);
   if (!registry.ok()) return Fail(registry.status().message(), 2);
-  if (verify) registry->Verify();
   const models::RuntimeLookup* runtime = verify ? &models::TorchRuntime() : nullptr;
   if (args.json) {
     nlohmann::json j{{"dir", registry->dir().string()}, {"models", nlohmann::json::array()}};
-    for (const auto& e : registry->entries()) j["models"].push_back(EntryJson(e, *registry, false));
+    for (const auto& e : registry->entries()) j["models"].push_back(ModelJson(e, *registry, false));
     if (runtime != nullptr) {
       j["runtime"] = {{"name", "torchscript"}, {"available", runtime->runtime != nullptr}};
       if (runtime->runtime != nullptr) {
@@ -163,8 +82,10 @@ int RunList(const ModelsArgs& args, bool verify) {
   return runtime->runtime == nullptr && !registry->entries().empty() ? 1 : 0;
 }
 
-int RunShow(const ModelsArgs& args) {
-  auto registry = Open(args);
+int RunShow(const ModelsArgs& args, const GlobalOptions& global) {
+  auto engine = OpenEngineWithoutStore(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto registry = service::DiscoverModels(**engine, false);
   if (!registry.ok()) return Fail(registry.status().message(), 2);
   registry->Verify(args.id);
   const ModelEntry* e = registry->Find(args.id);
@@ -173,7 +94,7 @@ int RunShow(const ModelsArgs& args) {
                             registry->dir().string()),
                 2);
   }
-  const nlohmann::json j = EntryJson(*e, *registry, true);
+  const nlohmann::json j = ModelJson(*e, *registry, true);
   if (args.json) {
     std::printf("%s\n", Dump(j, 2).c_str());
     return 0;
@@ -185,17 +106,19 @@ int RunShow(const ModelsArgs& args) {
   return 0;
 }
 
-int RunImport(const ModelsArgs& args) {
-  auto entry = models::ImportModel(args.file, args.manifest, Dir(args));
+int RunImport(const ModelsArgs& args, const GlobalOptions& global) {
+  auto engine = OpenEngineWithoutStore(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto entry = service::ImportModel(**engine, args.file, args.manifest);
   if (!entry.ok()) return Fail(entry.status().message(), 2);
   if (args.json) {
-    auto registry = Open(args);
+    auto registry = service::DiscoverModels(**engine, false);
     if (!registry.ok()) return Fail(registry.status().message());
-    std::printf("%s\n", Dump(EntryJson(*entry, *registry, false), 2).c_str());
+    std::printf("%s\n", Dump(ModelJson(*entry, *registry, false), 2).c_str());
   } else {
     std::printf("imported %s (%s) into %s\n", entry->manifest.id.c_str(),
                 std::string(models::ModelKindName(entry->manifest.kind)).c_str(),
-                Dir(args).string().c_str());
+                (*engine)->models_dir().string().c_str());
   }
   return 0;
 }
@@ -208,31 +131,31 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& global) {
   cmd->require_subcommand(1);
   auto args = std::make_shared<ModelsArgs>();
   auto common = [&](CLI::App* c) {
-    c->add_option("--models", args->dir,
-                  "models folder (default: $TIMBRE_MODELS, else $XDG_DATA_HOME/timbre/models)");
+    AddSettingOption(c, global, "--models", "models.dir",
+                     "models folder (default: $TIMBRE_MODELS, else $XDG_DATA_HOME/timbre/models)");
     c->add_flag("--json", args->json, "print JSON");
   };
 
   CLI::App* list = cmd->add_subcommand("list", "Every manifest in the folder, with its state.");
   common(list);
-  list->callback([args, &global] { global.exit_code = RunList(*args, false); });
+  list->callback([args, &global] { global.exit_code = RunList(*args, false, global); });
 
   CLI::App* verify = cmd->add_subcommand(
       "verify", "Check every model's sha256 and the runtime; exit 1 if any model cannot run.");
   common(verify);
-  verify->callback([args, &global] { global.exit_code = RunList(*args, true); });
+  verify->callback([args, &global] { global.exit_code = RunList(*args, true, global); });
 
   CLI::App* show = cmd->add_subcommand("show", "One model's manifest, resolved, with its tags.");
   show->add_option("id", args->id, "model id")->required();
   common(show);
-  show->callback([args, &global] { global.exit_code = RunShow(*args); });
+  show->callback([args, &global] { global.exit_code = RunShow(*args, global); });
 
   CLI::App* import = cmd->add_subcommand(
       "import", "Copy a model file and its manifest into the folder, after checking its sha256.");
   import->add_option("file", args->file, "the model file (TorchScript)")->required();
   import->add_option("--manifest", args->manifest, "its TOML manifest")->required();
   common(import);
-  import->callback([args, &global] { global.exit_code = RunImport(*args);
+  import->callback([args, &global] { global.exit_code = RunImport(*args, global);
 });
 }  // namespace timbre::cli
 

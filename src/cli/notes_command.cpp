@@ -5,8 +5,7 @@
 
 #include "commands.h"
 #include "timbre/audio/midi_file.h"
-#include "timbre/models/registry.h"
-#include "timbre/store/notes_view.h"
+#include "timbre/service/library.h"
 
 namespace timbre::cli {
 namespace {
@@ -19,12 +18,12 @@ struct NotesArgs {
 };
 
 int RunNotes(const NotesArgs& args, const GlobalOptions& global) {
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-  auto details = LoadTrack(**store, args.track);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto details = service::LoadTrack(**engine, args.track);
   if (!details.ok()) return FailWith(details.status());
   const store::TrackDetails& d = *details;
-  auto found = store::NotesOf(d, models::DefaultModelsDir());
+  auto found = service::TrackNotes(**engine, d);
   if (!found.ok()) return Fail(found.status().message(), 1);
   const std::vector<store::TimedNote>& notes = found->notes;
 

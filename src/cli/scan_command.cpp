@@ -5,29 +5,22 @@
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "model_options.h"
 #include "progress.h"
-#include "timbre/analysis/registry.h"
 #include "timbre/core/paths.h"
-#include "timbre/core/thread_pool.h"
-#include "timbre/index/space_index.h"
-#include "timbre/index/timbre_v1.h"
-#include "timbre/jobs/scan.h"
+#include "timbre/service/library_scan.h"
 
 namespace timbre::cli {
 namespace {
 
 struct ScanArgs {
   std::vector<std::string> roots;
-  int jobs = 0;
   bool json = false;
   bool quiet = false;
-  ModelArgs models;
 };
 
 // Shows the scan as it goes: a progress bar on a terminal, JSON lines when asked, and
 // failures as they happen otherwise.
-class ScanPrinter : public jobs::ScanObserver {
+class ScanPrinter : public service::ScanObserver {
  public:
   ScanPrinter(bool json, bool quiet)
       : json_(json), quiet_(quiet), bar_(!quiet && ProgressBar::StderrIsTerminal()) {}
@@ -47,22 +40,22 @@ class ScanPrinter : public jobs::ScanObserver {
     }
   }
 
-  void OnFile(const jobs::FileEvent& e, const jobs::ScanProgress& p) override {
+  void OnFile(const service::FileEvent& e, const service::ScanProgress& p) override {
     if (json_) {
       nlohmann::json j{{"event", "track"},
                        {"path", SanitizeUtf8(e.path)},
-                       {"outcome", jobs::FileOutcomeName(e.outcome)},
+                       {"outcome", service::FileOutcomeName(e.outcome)},
                        {"id", e.track_id},
                        {"seconds", e.seconds},
                        {"audio_seconds", e.audio_seconds}};
       if (!e.moved_from.empty()) j["moved_from"] = SanitizeUtf8(e.moved_from);
-      if (e.outcome == jobs::FileOutcome::kFailed) {
+      if (e.outcome == service::FileOutcome::kFailed) {
         j["reason"] = e.error_reason;
         j["message"] = e.error_message;
       }
       std::printf("%s\n", Dump(j).c_str());
       std::fflush(stdout);
-    } else if (e.outcome == jobs::FileOutcome::kFailed && !quiet_) {
+    } else if (e.outcome == service::FileOutcome::kFailed && !quiet_) {
       bar_.Clear();
       std::fprintf(stderr, "failed %s: %s (%s)\n", SanitizeUtf8(e.path).c_str(),
                    e.error_message.c_str(), e.error_reason.c_str());
@@ -79,33 +72,28 @@ class ScanPrinter : public jobs::ScanObserver {
 };
 
 int RunScan(const ScanArgs& args, const GlobalOptions& global) {
-  analysis::Registry registry;
-  analysis::RegisterBuiltinAnalyzers(registry);
-  auto models = SetUpModels(args.models, registry, args.quiet);
-  if (!models.ok()) return Fail(models.status().message(), 2);
-  auto pipeline = analysis::DefaultPipeline(registry);
-  if (!pipeline.ok()) return Fail(pipeline.status().ToString());
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-
-  jobs::ScanOptions options;
-  for (const auto& r : args.roots) options.roots.emplace_back(r);
-  options.threads = args.jobs > 0 ? args.jobs : HardwareThreads();
-  ScanPrinter printer(args.json, args.quiet);
-  auto summary = jobs::ScanLibrary(**store, *pipeline, options, &printer);
-  printer.Done();
-  if (!summary.ok()) {
-    return Fail(summary.status().message(),
-                summary.status().code() == StatusCode::kNotFound ? 2 : 1);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto analysis = (*engine)->analysis();
+  if (!analysis.ok()) return FailWith(analysis.status());
+  if (!args.quiet) {
+    for (const auto& w : (*analysis)->warnings) {
+      std::fprintf(stderr, "timbre: warning: %s\n", w.c_str());
+    }
   }
-  const jobs::ScanSummary& s = *summary;
-  // The similarity index follows the scan, so the first `similar` needs no build step.
-  index::SyncReport index_report;
-  auto space = index::SpaceIndex::Open(**store, index::kTimbreV1Space,
-                                       index::SyncMode::kDeriveMissing, {}, &index_report);
-  if (!space.ok()) {
+  service::ScanOptions options;
+  for (const auto& r : args.roots) options.roots.emplace_back(r);
+  options.threads = (*engine)->budget().analysis_threads;
+  ScanPrinter printer(args.json, args.quiet);
+  auto report = service::ScanAndIndex(**engine, options, &printer);
+  printer.Done();
+  if (!report.ok()) return FailWith(report.status());
+  const service::ScanSummary& s = report->summary;
+  const index::SyncReport& index_report = report->index;
+  store::Store& store = (*engine)->store();
+  if (!report->index_status.ok()) {
     std::fprintf(stderr, "timbre: warning: the similarity index was not updated: %s\n",
-                 space.status().message().c_str());
+                 report->index_status.message().c_str());
   }
   const double rate = s.seconds > 0 ? static_cast<double>(s.files) / s.seconds : 0.0;
   if (args.json) {
@@ -123,10 +111,10 @@ int RunScan(const ScanArgs& args, const GlobalOptions& global) {
                      {"tracks_per_second", rate},
                      {"audio_seconds", s.audio_seconds},
                      {"realtime_factor", s.seconds > 0 ? s.audio_seconds / s.seconds : 0.0},
-                     {"store", (*store)->description()},
+                     {"store", store.description()},
                      {"index",
                       {{"space", index_report.space},
-                       {"ok", space.ok()},
+                       {"ok", report->index_status.ok()},
                        {"vectors", index_report.vectors},
                        {"rebuilt", index_report.rebuilt},
                        {"applied", index_report.applied},
@@ -139,8 +127,8 @@ int RunScan(const ScanArgs& args, const GlobalOptions& global) {
         "updated\nstore: %s\n",
         s.files, s.added, s.updated, s.unchanged, s.moved, s.gone, s.failed, s.seconds, rate,
         s.seconds > 0 ? s.audio_seconds / s.seconds : 0.0, s.audio_seconds, s.albums_updated,
-        SanitizeUtf8((*store)->description()).c_str());
-    if (space.ok()) {
+        SanitizeUtf8(store.description()).c_str());
+    if (report->index_status.ok()) {
       const std::string how = index_report.rebuilt
                                   ? "built: " + index_report.rebuild_reason
                                   : fmt::format("{} changes applied", index_report.applied);
@@ -163,11 +151,12 @@ void AddScanCommand(CLI::App& app, GlobalOptions& global) {
       "store everything. Unchanged files are skipped, moved files keep their results, "
       "deleted files are marked gone; an interrupted scan resumes where it stopped.");
   cmd->add_option("folders", args->roots, "folders or files to scan")->required();
-  cmd->add_option("-j,--jobs", args->jobs, "files analysed in parallel (default: number of cores)")
+  AddSettingOption(cmd, global, "-j,--jobs", "budget.analysis_threads",
+                   "files analysed in parallel (default: number of cores)")
       ->check(CLI::Range(1, 1024));
   cmd->add_flag("--json", args->json, "print one JSON line per file and a JSON summary");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
-  AddModelOptions(cmd, args->models);
+  AddModelOptions(cmd, global);
   cmd->callback([args, &global] { global.exit_code = RunScan(*args, global); });
 }
 

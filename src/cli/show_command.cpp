@@ -8,7 +8,7 @@
 
 #include "commands.h"
 #include "timbre/core/paths.h"
-#include "timbre/store/store.h"
+#include "timbre/service/library.h"
 #include "timbre/store/json_views.h"
 
 namespace timbre::cli {
@@ -64,9 +64,9 @@ void PrintHuman(const store::TrackDetails& d) {
 }
 
 int RunShow(const ShowArgs& args, const GlobalOptions& global) {
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-  auto details = LoadTrack(**store, args.track);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto details = service::LoadTrack(**engine, args.track);
   if (!details.ok()) return FailWith(details.status());
   if (args.json) {
     std::printf("%s\n", Dump(store::TrackJson(*details), 2).c_str());

@@ -6,9 +6,9 @@
 
 #include "commands.h"
 #include "timbre/core/paths.h"
-#include "timbre/index/playlists.h"
 #include "timbre/index/timbre_v1.h"
-#include "timbre/store/store.h"
+#include "timbre/service/library.h"
+#include "timbre/service/similarity.h"
 #include "timbre/store/json_views.h"
 
 namespace timbre::cli {
@@ -37,75 +37,49 @@ std::string DisplayName(const store::TrackSummary& t) {
   return std::filesystem::path(t.path).filename().string();
 }
 
-nlohmann::json EntryJson(const index::PlaylistEntry& e) {
-  nlohmann::json j = store::SummaryJson(e.track);
-  j["distance"] = e.distance;
-  j["seed"] = e.seed;
+nlohmann::json ItemJson(const service::PlaylistItem& item) {
+  nlohmann::json j = store::SummaryJson(item.track->summary);
+  j["distance"] = item.distance;
+  j["seed"] = item.seed;
   return j;
 }
 
-void PrintPlaylist(const std::vector<index::PlaylistEntry>& entries, const PlaylistArgs& args,
+void PrintPlaylist(const service::Playlist& playlist, const PlaylistArgs& args,
                    nlohmann::json head) {
   if (args.m3u) {
     std::printf("#EXTM3U\n");
-    for (const auto& e : entries) {
-      std::printf("#EXTINF:%.0f,%s\n%s\n", e.track.duration,
-                  SanitizeUtf8(DisplayName(e.track)).c_str(), e.track.path.c_str());
+    for (const auto& item : playlist.items) {
+      const auto& t = item.track->summary;
+      std::printf("#EXTINF:%.0f,%s\n%s\n", t.duration, SanitizeUtf8(DisplayName(t)).c_str(),
+                  t.path.c_str());
     }
     return;
   }
   if (args.json) {
-    head["space"] = args.space;
+    head["space"] = playlist.space;
     head["tracks"] = nlohmann::json::array();
-    for (const auto& e : entries) head["tracks"].push_back(EntryJson(e));
+    for (const auto& item : playlist.items) head["tracks"].push_back(ItemJson(item));
     std::printf("%s\n", Dump(head, 2).c_str());
     return;
   }
-  if (entries.empty()) {
+  if (playlist.items.empty()) {
     std::printf("no tracks match\n");
     return;
   }
   std::printf("%4s %6s %8s %6s %-9s %s\n", "#", "id", "distance", "bpm", "key", "track");
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const auto& t = entries[i].track;
+  for (size_t i = 0; i < playlist.items.size(); ++i) {
+    const auto& t = playlist.items[i].track->summary;
     std::printf("%4zu %6lld %8.3f %6s %-9s %s\n", i + 1, static_cast<long long>(t.id),
-                entries[i].distance, t.bpm ? fmt::format("{:.1f}", *t.bpm).c_str() : "-",
+                playlist.items[i].distance, t.bpm ? fmt::format("{:.1f}", *t.bpm).c_str() : "-",
                 t.key.empty() ? "-" : t.key.c_str(), SanitizeUtf8(DisplayName(t)).c_str());
   }
 }
 
-// Opens the store and the space's index (syncing it), and parses the filter.
-struct Context {
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<index::SpaceIndex> space;
-  store::TrackFilter filter;
-};
-
-Result<Context> OpenContext(const GlobalOptions& global, const PlaylistArgs& args) {
-  Context c;
-  auto filter = store::ParseFilter(args.where);
-  if (!filter.ok()) return filter.status();
-  c.filter = std::move(filter).value();
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return store.status();
-  c.store = std::move(store).value();
-  auto space = index::SpaceIndex::Open(*c.store, args.space, index::SyncMode::kReadOnly);
-  if (!space.ok()) return space.status();
-  if ((*space)->vectors().size() == 0) {
-    return NotFound(
-        fmt::format("the {} space is empty: scan a library first (timbre scan DIR, or timbre index "
-                    "for a library scanned by an older timbre)",
-                    args.space));
-  }
-  c.space = std::move(space).value();
-  return c;
-}
-
-Result<std::vector<int64_t>> ResolveTracks(store::Store& store,
+Result<std::vector<int64_t>> ResolveTracks(service::Engine& engine,
                                            const std::vector<std::string>& args) {
   std::vector<int64_t> ids;
   for (const auto& a : args) {
-    auto id = ResolveTrack(store, a);
+    auto id = service::ResolveTrack(engine, a);
     if (!id.ok()) return id.status();
     ids.push_back(*id);
   }
@@ -121,19 +95,20 @@ struct SimilarArgs {
 };
 
 int RunSimilar(const SimilarArgs& args, const GlobalOptions& global) {
-  auto c = OpenContext(global, args.playlist);
-  if (!c.ok()) return FailWith(c.status());
-  auto seed = ResolveTrack(*c->store, args.track);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto seed = service::ResolveTrack(**engine, args.track);
   if (!seed.ok()) return FailWith(seed.status());
-  index::SimilarRequest request;
-  request.seed = *seed;
-  request.count = args.count;
-  request.filter = c->filter;
-  request.exclude_same_artist = args.exclude_artist;
-  request.exclude_same_album = args.exclude_album;
-  auto entries = index::SimilarTracks(*c->store, *c->space, request);
-  if (!entries.ok()) return FailWith(entries.status());
-  PrintPlaylist(*entries, args.playlist, {{"seed", *seed}});
+  service::SimilarQuery query;
+  query.seed = *seed;
+  query.count = args.count;
+  query.where = args.playlist.where;
+  query.space = args.playlist.space;
+  query.exclude_same_artist = args.exclude_artist;
+  query.exclude_same_album = args.exclude_album;
+  auto playlist = service::Similar(**engine, query);
+  if (!playlist.ok()) return FailWith(playlist.status());
+  PrintPlaylist(*playlist, args.playlist, {{"seed", *seed}});
   return 0;
 }
 
@@ -146,21 +121,20 @@ struct MixArgs {
 };
 
 int RunMix(const MixArgs& args, const GlobalOptions& global) {
-  auto c = OpenContext(global, args.playlist);
-  if (!c.ok()) return FailWith(c.status());
-  auto seeds = ResolveTracks(*c->store, args.tracks);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto seeds = ResolveTracks(**engine, args.tracks);
   if (!seeds.ok()) return FailWith(seeds.status());
-  index::MixRequest request;
-  request.seeds = *seeds;
-  request.count = args.count;
-  request.max_duration = args.max_duration;
-  request.filter = c->filter;
-  request.artist_window = args.artist_window;
-  auto entries = index::MixTracks(*c->store, *c->space, request);
-  if (!entries.ok()) return FailWith(entries.status());
-  double total = 0.0;
-  for (const auto& e : *entries) total += e.track.duration;
-  PrintPlaylist(*entries, args.playlist, {{"seeds", *seeds}, {"duration", total}});
+  service::MixQuery query;
+  query.seeds = *seeds;
+  query.count = args.count;
+  query.max_duration = args.max_duration;
+  query.artist_window = args.artist_window;
+  query.where = args.playlist.where;
+  query.space = args.playlist.space;
+  auto playlist = service::Mix(**engine, query);
+  if (!playlist.ok()) return FailWith(playlist.status());
+  PrintPlaylist(*playlist, args.playlist, {{"seeds", *seeds}, {"duration", playlist->duration()}});
   return 0;
 }
 
@@ -172,18 +146,19 @@ struct PathArgs {
 };
 
 int RunPath(const PathArgs& args, const GlobalOptions& global) {
-  auto c = OpenContext(global, args.playlist);
-  if (!c.ok()) return FailWith(c.status());
-  auto ends = ResolveTracks(*c->store, {args.from, args.to});
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto ends = ResolveTracks(**engine, {args.from, args.to});
   if (!ends.ok()) return FailWith(ends.status());
-  index::PathRequest request;
-  request.from = (*ends)[0];
-  request.to = (*ends)[1];
-  request.steps = args.steps;
-  request.filter = c->filter;
-  auto entries = index::PathTracks(*c->store, *c->space, request);
-  if (!entries.ok()) return FailWith(entries.status());
-  PrintPlaylist(*entries, args.playlist, {{"from", request.from}, {"to", request.to}});
+  service::PathQuery query;
+  query.from = (*ends)[0];
+  query.to = (*ends)[1];
+  query.steps = args.steps;
+  query.where = args.playlist.where;
+  query.space = args.playlist.space;
+  auto playlist = service::Path(**engine, query);
+  if (!playlist.ok()) return FailWith(playlist.status());
+  PrintPlaylist(*playlist, args.playlist, {{"from", query.from}, {"to", query.to}});
   return 0;
 }
 

@@ -10,9 +10,9 @@ namespace timbre::cli {
 namespace {
 
 int RunStats(bool json, const GlobalOptions& global) {
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-  auto stats = (*store)->Stats();
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto stats = (*engine)->store().Stats();
   if (!stats.ok()) return Fail(stats.status().message());
   const auto& s = *stats;
   if (json) {
@@ -29,14 +29,14 @@ int RunStats(bool json, const GlobalOptions& global) {
                      {"total_bytes", s.total_bytes},
                      {"containers", containers},
                      {"failures_by_reason", failures},
-                     {"store", SanitizeUtf8((*store)->description())},
-                     {"schema_version", (*store)->schema_version()}};
+                     {"store", SanitizeUtf8((*engine)->store().description())},
+                     {"schema_version", (*engine)->store().schema_version()}};
     std::printf("%s\n", Dump(j, 2).c_str());
     return 0;
   }
   const long total = static_cast<long>(s.total_seconds);
-  std::printf("store      %s (schema %d)\n", SanitizeUtf8((*store)->description()).c_str(),
-              (*store)->schema_version());
+  std::printf("store      %s (schema %d)\n", SanitizeUtf8((*engine)->store().description()).c_str(),
+              (*engine)->store().schema_version());
   std::printf("tracks     %lld (%lld ok, %lld failed, %lld gone)\n",
               static_cast<long long>(s.tracks), static_cast<long long>(s.ok),
               static_cast<long long>(s.failed), static_cast<long long>(s.gone));

@@ -13,8 +13,8 @@
 #include "timbre/audio/tag_writer.h"
 #include "timbre/core/paths.h"
 #include "timbre/core/text.h"
-#include "timbre/jobs/tag_writing.h"
-#include "timbre/store/store.h"
+#include "timbre/service/library.h"
+#include "timbre/service/tag_writing.h"
 
 namespace timbre::cli {
 namespace {
@@ -29,35 +29,6 @@ struct WriteArgs {
   bool json = false;
 };
 
-// Track ids named by the arguments: ids, files, or folders (every track under them). No
-// argument: the whole library. Only tracks with results count.
-Result<std::vector<int64_t>> ResolveTargets(store::Store& store,
-                                            const std::vector<std::string>& targets) {
-  auto keys = store.ListTrackKeys();
-  if (!keys.ok()) return keys.status();
-  std::vector<int64_t> ids;
-  auto add_under = [&](const std::string& folder) {
-    const std::string prefix = folder.back() == '/' ? folder : folder + "/";
-    for (const auto& k : *keys) {
-      if (k.status == store::TrackStatus::kOk && k.path.rfind(prefix, 0) == 0) ids.push_back(k.id);
-    }
-  };
-  if (targets.empty()) add_under("/");
-  for (const auto& t : targets) {
-    std::error_code ec;
-    if (fs::is_directory(t, ec)) {
-      add_under(fs::absolute(t, ec).lexically_normal().string());
-      continue;
-    }
-    auto id = ResolveTrack(store, t);
-    if (!id.ok()) return id.status();
-    ids.push_back(*id);
-  }
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
-}
-
 nlohmann::json ChangesJson(const std::vector<audio::TagChange>& changes) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& c : changes) {
@@ -67,17 +38,17 @@ nlohmann::json ChangesJson(const std::vector<audio::TagChange>& changes) {
 }
 
 int RunWrite(const WriteArgs& args, const GlobalOptions& global) {
-  jobs::TagPlanOptions options;
-  auto groups = jobs::ParseTagGroups(args.only);
+  service::TagPlanOptions options;
+  auto groups = service::ParseTagGroups(args.only);
   if (!groups.ok()) return FailWith(groups.status());
   options.groups = *groups;
-  auto notation = jobs::ParseKeyNotation(args.key_notation);
+  auto notation = service::ParseKeyNotation(args.key_notation);
   if (!notation.ok()) return FailWith(notation.status());
   options.key_notation = *notation;
 
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
-  auto ids = ResolveTargets(**store, args.targets);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
+  auto ids = service::TagTargets(**engine, args.targets);
   if (!ids.ok()) return FailWith(ids.status());
   if (ids->empty()) return Fail("no analysed tracks match: scan the files first", 2);
 
@@ -86,7 +57,7 @@ int RunWrite(const WriteArgs& args, const GlobalOptions& global) {
   size_t changed = 0, unchanged = 0, skipped = 0, failed = 0, done = 0;
   nlohmann::json tracks = nlohmann::json::array();
   for (int64_t id : *ids) {
-    auto outcome = jobs::WriteTrackTags(**store, id, options, args.dry_run);
+    auto outcome = service::WriteTrackTags((*engine)->store(), id, options, args.dry_run);
     if (!outcome.ok()) {
       progress.Clear();
       return FailWith(outcome.status());
@@ -173,18 +144,17 @@ struct ShowArgs {
 };
 
 int RunShow(const ShowArgs& args, const GlobalOptions& global) {
-  auto store = store::OpenStore(StoreUrl(global));
-  if (!store.ok()) return Fail(store.status().message(), 2);
+  auto engine = OpenEngine(global);
+  if (!engine.ok()) return FailWith(engine.status());
   // A file the store does not know still shows its tags.
   std::string path;
   audio::TagFields stored;
-  auto id = ResolveTrack(**store, args.track);
+  auto id = service::ResolveTrack(**engine, args.track);
   if (id.ok()) {
-    auto details = (*store)->GetTrack(*id);
+    auto details = service::LoadTrack(**engine, *id);
     if (!details.ok()) return FailWith(details.status());
-    if (!*details) return Fail(fmt::format("no track with id {}", *id), 2);
-    path = (*details)->track.key.path;
-    stored = jobs::PlanTrackTags(**details, {});
+    path = details->track.key.path;
+    stored = service::PlanTrackTags(*details, {});
   } else if (std::error_code ec; fs::is_regular_file(args.track, ec)) {
     path = args.track;
   } else {

@@ -5,6 +5,7 @@
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_io.h>
 #include <faiss/utils/distances.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -171,6 +172,8 @@ std::optional<Metric> ParseMetric(std::string_view s) {
   if (s == "cosine") return Metric::kCosine;
   return std::nullopt;
 }
+
+void SetBuildThreads(int threads) { omp_set_num_threads(std::max(1, threads)); }
 
 std::string_view IndexKindName(IndexKind k) { return k == IndexKind::kFlat ? "flat" : "hnsw"; }
 

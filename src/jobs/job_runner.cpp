@@ -10,18 +10,23 @@
 namespace timbre::jobs {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// A kind made of a handler alone.
+class HandlerKind final : public JobKind {
+ public:
+  HandlerKind(std::string name, JobHandler handler)
+      : name_(std::move(name)), handler_(std::move(handler)) {}
+  const std::string& name() const override { return name_; }
+  Result<std::string> Validate(std::string_view payload, const PathPolicy&) const override {
+    return std::string(payload);
+  }
+  Result<std::string> Run(const store::JobRecord& job, JobContext& context) const override {
+    return handler_(job, context);
+  }
 
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-bool Final(const Status& s) {
-  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
-         s.code() == StatusCode::kUnsupported;
-}
+ private:
+  std::string name_;
+  JobHandler handler_;
+};
 
 Result<std::chrono::seconds> ParseSeconds(std::string_view text) {
   try {
@@ -60,10 +65,10 @@ Status ParseJobTimeouts(std::string_view text, JobRunnerOptions& options) {
 }
 
 // One running job's view of the runner. The cancel flag lives in the store (a DELETE may
-// come through another process), so it is read at most twice a second.
+// come through another process), so it is read at most every `cancel_check`.
 class JobRunner::Context : public JobContext {
  public:
-  Context(JobRunner& runner, int64_t id, Clock::time_point deadline)
+  Context(JobRunner& runner, int64_t id, Clock::TimePoint deadline)
       : runner_(runner), id_(id), deadline_(deadline) {}
 
   void Progress(int64_t current, int64_t total, const std::string& message) override {
@@ -73,16 +78,18 @@ class JobRunner::Context : public JobContext {
     const Status s = runner_.store_.SetJobProgress(
         id_, p.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (!s.ok()) spdlog::warn("job {}: progress not saved: {}", id_, s.message());
+    runner_.Changed(id_);
   }
 
   bool ShouldStop() const override {
     if (runner_.abort_running_) return true;
-    if (Clock::now() > deadline_) {
+    const auto now = runner_.options_.clock->Now();
+    if (now > deadline_) {
       timed_out_ = true;
       return true;
     }
-    const auto now = Clock::now();
-    if (now - last_check_ > std::chrono::milliseconds(500)) {
+    if (!checked_ || now - last_check_ >= runner_.options_.cancel_check) {
+      checked_ = true;
       last_check_ = now;
       auto job = runner_.store_.GetJob(id_);
       if (job.ok() && job->has_value() && (*job)->cancel_requested) cancelled_ = true;
@@ -99,8 +106,9 @@ class JobRunner::Context : public JobContext {
  private:
   JobRunner& runner_;
   int64_t id_;
-  Clock::time_point deadline_;
-  mutable Clock::time_point last_check_{};
+  Clock::TimePoint deadline_;
+  mutable bool checked_ = false;
+  mutable Clock::TimePoint last_check_{};
   mutable bool timed_out_ = false;
   mutable bool cancelled_ = false;
 };
@@ -112,16 +120,28 @@ JobRunner::JobRunner(store::Store& store, JobRunnerOptions options)
 
 JobRunner::~JobRunner() { Stop(std::chrono::milliseconds(0)); }
 
-void JobRunner::Register(const std::string& kind, JobHandler handler) {
-  handlers_[kind] = std::move(handler);
+void JobRunner::Register(std::shared_ptr<const JobKind> kind) {
+  const std::string name = kind->name();
+  kinds_[name] = std::move(kind);
 }
 
-bool JobRunner::Handles(const std::string& kind) const { return handlers_.count(kind) != 0; }
+void JobRunner::Register(const std::string& kind, JobHandler handler) {
+  Register(std::make_shared<HandlerKind>(kind, std::move(handler)));
+}
+
+const JobKind* JobRunner::Find(const std::string& kind) const {
+  auto it = kinds_.find(kind);
+  return it == kinds_.end() ? nullptr : it->second.get();
+}
 
 std::vector<std::string> JobRunner::kinds() const {
   std::vector<std::string> out;
-  for (const auto& [kind, handler] : handlers_) out.push_back(kind);
+  for (const auto& [kind, handler] : kinds_) out.push_back(kind);
   return out;
+}
+
+void JobRunner::Changed(int64_t id) const {
+  if (options_.on_change) options_.on_change(id);
 }
 
 Result<size_t> JobRunner::Start() {
@@ -138,16 +158,22 @@ void JobRunner::Stop(std::chrono::milliseconds grace) {
     stopping_ = true;
   }
   wake_.notify_all();
-  const auto until = Clock::now() + grace;
-  while (active_ > 0 && Clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    std::unique_lock lock(mu_);
+    options_.clock->WaitFor(lock, idle_, grace, [this] { return active_ == 0; });
   }
   abort_running_ = true;
   for (auto& t : threads_) t.join();
   threads_.clear();
 }
 
-void JobRunner::Wake() { wake_.notify_one(); }
+void JobRunner::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  wake_.notify_one();
+}
 
 std::chrono::milliseconds JobRunner::Backoff(int attempt) {
   // base × 2^(attempt−1), capped, then ±25 % jitter so that retries of many jobs spread.
@@ -165,33 +191,41 @@ void JobRunner::WorkerLoop() {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    auto job = store_.ClaimJob(UnixMs());
+    auto job = store_.ClaimJob(options_.clock->UnixMs());
     if (!job.ok()) {
       spdlog::error("job queue: {}", job.status().message());
     } else if (job->has_value()) {
       ++active_;
+      Changed((*job)->id);
       Run(**job);
-      --active_;
+      {
+        std::lock_guard lock(mu_);
+        --active_;
+      }
+      idle_.notify_all();
+      Changed((*job)->id);
       continue;
     }
     std::unique_lock lock(mu_);
-    wake_.wait_for(lock, options_.poll, [this] { return stopping_; });
+    // A submit wakes a worker at once; the poll finds retries that have come due.
+    options_.clock->WaitFor(lock, wake_, options_.poll, [this] { return stopping_ || woken_; });
+    woken_ = false;
   }
 }
 
 void JobRunner::Run(const store::JobRecord& job) {
-  auto it = handlers_.find(job.kind);
-  if (it == handlers_.end()) {
+  auto it = kinds_.find(job.kind);
+  if (it == kinds_.end()) {
     (void)store_.FailJobAttempt(job.id, fmt::format("no handler for kind '{}'", job.kind), -1);
     return;
   }
   auto limit = options_.default_timeout;
   if (auto t = options_.timeouts.find(job.kind); t != options_.timeouts.end()) limit = t->second;
-  Context context(*this, job.id, Clock::now() + limit);
+  Context context(*this, job.id, options_.clock->Now() + limit);
 
   Result<std::string> result = Internal("not run");
   try {
-    result = it->second(job, context);
+    result = it->second->Run(job, context);
   } catch (const std::exception& e) {
     result = Internal(fmt::format("the {} handler threw: {}", job.kind, e.what()));
   }
@@ -207,12 +241,12 @@ void JobRunner::Run(const store::JobRecord& job) {
     recorded = store_.MarkJobCancelled(job.id);
   } else {
     ++failed_attempts_;
-    const Status error =
-        context.timed_out()
-            ? IoError(fmt::format("timed out after {} s", limit.count())).WithReason("timeout")
-            : result.status();
-    const bool retry = !Final(error) && job.attempts < job.max_attempts;
-    const int64_t retry_at = retry ? UnixMs() + Backoff(job.attempts).count() : -1;
+    const Status error = context.timed_out()
+                             ? DeadlineExceeded(fmt::format("timed out after {} s", limit.count()))
+                                   .WithReason("timeout")
+                             : result.status();
+    const bool retry = InfoOf(error.code()).retryable && job.attempts < job.max_attempts;
+    const int64_t retry_at = retry ? options_.clock->UnixMs() + Backoff(job.attempts).count() : -1;
     recorded = store_.FailJobAttempt(job.id, error.message(), retry_at);
   }
   if (!recorded.ok()) {

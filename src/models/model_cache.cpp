@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -16,11 +17,20 @@ namespace {
 
 constexpr const char* kPluginName = "timbre-torch.so";
 
+std::mutex plugin_mu;
+fs::path& PluginOverride() {
+  static fs::path path;
+  return path;
+}
+
 std::vector<fs::path> PluginCandidates() {
   std::vector<fs::path> out;
-  if (const char* env = std::getenv("TIMBRE_TORCH_PLUGIN"); env != nullptr && *env != '\0') {
-    out.emplace_back(env);
-    return out;
+  {
+    std::lock_guard lock(plugin_mu);
+    if (!PluginOverride().empty()) {
+      out.push_back(PluginOverride());
+      return out;
+    }
   }
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -63,6 +73,11 @@ RuntimeLookup OpenTorchPlugin() {
 }
 
 }  // namespace
+
+void UseTorchPlugin(const std::filesystem::path& plugin) {
+  std::lock_guard lock(plugin_mu);
+  PluginOverride() = plugin;
+}
 
 const RuntimeLookup& TorchRuntime() {
   static const RuntimeLookup lookup = OpenTorchPlugin();

@@ -9,19 +9,12 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include "timbre/core/paths.h"
+
 namespace timbre::models {
 namespace fs = std::filesystem;
 
-fs::path DefaultModelsDir() {
-  if (const char* env = std::getenv("TIMBRE_MODELS"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
-    return fs::path(xdg) / "timbre" / "models";
-  }
-  const char* home = std::getenv("HOME");
-  return fs::path(home != nullptr ? home : ".") / ".local" / "share" / "timbre" / "models";
-}
+fs::path DefaultModelsDir() { return DefaultDataDir() / "models"; }
 
 Result<std::string> ReadFileBytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

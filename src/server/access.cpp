@@ -63,12 +63,12 @@ std::optional<std::string> Credentials::Check(const HttpRequest& request) const 
   return match;
 }
 
-RateLimiter::RateLimiter(double per_second, double burst)
-    : per_second_(per_second), burst_(std::max(burst, 1.0)) {}
+RateLimiter::RateLimiter(double per_second, double burst, const Clock& clock)
+    : per_second_(per_second), burst_(std::max(burst, 1.0)), clock_(clock) {}
 
 double RateLimiter::Take(const std::string& client) {
   if (!enabled()) return 0;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.Now();
   std::lock_guard lock(mu_);
   // Idle clients' buckets are full again; forgetting them keeps the map small.
   if (buckets_.size() > 100000) buckets_.clear();

@@ -1,5 +1,5 @@
-// The API's front door: routing, access control, rate limits, metrics, and the shared
-// helpers of api_context.h.
+// The API's front door: routing, access control, rate limits, metrics, the check that every
+// answer is one the API document lists, and the shared helpers of api_context.h.
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
@@ -7,12 +7,14 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "api_context.h"
-#include "timbre/store/json_views.h"
+#include "openapi.h"
 
 namespace timbre::server {
 namespace {
@@ -23,7 +25,8 @@ struct Route {
   const char* method;
   const char* pattern;  // "/v1/tracks/{id}/similar"
   Handler handler;
-  bool open = false;  // served without credentials
+  bool open = false;    // served without credentials
+  bool upload = false;  // the body goes to disk
 };
 
 const Route kRoutes[] = {
@@ -39,6 +42,7 @@ const Route kRoutes[] = {
     {"GET", "/v1/jobs", &ListJobs},
     {"GET", "/v1/jobs/{id}", &GetJob},
     {"DELETE", "/v1/jobs/{id}", &CancelJob},
+    {"GET", "/v1/jobs/{id}/events", &JobEvents},
     {"GET", "/v1/tracks", &ListTracks},
     {"GET", "/v1/tracks/{id}", &GetTrack},
     {"GET", "/v1/tracks/{id}/similar", &SimilarTracks},
@@ -84,14 +88,36 @@ bool Match(std::string_view pattern, std::string_view path, Params* params) {
   return true;
 }
 
-// A summary's JSON text without its closing brace.
-std::string OpenJson(const store::TrackSummary& track) {
-  std::string text = store::SummaryJson(track).dump(-1, ' ', false, Json::error_handler_t::replace);
-  text.pop_back();
-  return text;
+// HEAD is GET without the body: libmicrohttpd leaves the body out.
+bool MethodFits(const std::string& asked, const char* route) {
+  return asked == route || (asked == "HEAD" && std::string_view(route) == "GET");
+}
+
+// Each route's answers as docs/openapi.json lists them.
+std::vector<std::set<int>> DocumentedStatuses() {
+  std::vector<std::set<int>> out(std::size(kRoutes));
+  const Json doc = Json::parse(kOpenApiJson, nullptr, false);
+  for (size_t i = 0; i < std::size(kRoutes); ++i) {
+    const std::string method = [&] {
+      std::string m = kRoutes[i].method;
+      std::transform(m.begin(), m.end(), m.begin(), ::tolower);
+      return m;
+    }();
+    if (!doc.is_object() || !doc["paths"].contains(kRoutes[i].pattern)) continue;
+    const Json& op = doc["paths"][kRoutes[i].pattern][method];
+    if (!op.is_object() || !op.contains("responses")) continue;
+    for (const auto& [status, _] : op["responses"].items()) out[i].insert(std::stoi(status));
+  }
+  return out;
 }
 
 }  // namespace
+
+std::vector<RouteInfo> Routes() {
+  std::vector<RouteInfo> out;
+  for (const auto& r : kRoutes) out.push_back({r.method, r.pattern, r.open, r.upload});
+  return out;
+}
 
 HttpResponse JsonResponse(int status, const Json& body) {
   HttpResponse r;
@@ -107,21 +133,13 @@ HttpResponse JsonTextResponse(int status, std::string body) {
   return r;
 }
 
-HttpResponse ErrorResponse(int status, const std::string& code, const std::string& message) {
-  return JsonResponse(status, {{"code", code}, {"message", message}});
-}
-
-HttpResponse StatusResponse(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return ErrorResponse(400, std::string(s.reason()), s.message());
-    case StatusCode::kNotFound:
-      return ErrorResponse(404, "not_found", s.message());
-    case StatusCode::kUnsupported:
-      return ErrorResponse(422, std::string(s.reason()), s.message());
-    default:
-      return ErrorResponse(500, std::string(s.reason()), s.message());
-  }
+HttpResponse ErrorReply(const Status& s) {
+  const StatusCodeInfo& info = InfoOf(s.ok() ? StatusCode::kInternal : s.code());
+  HttpResponse r =
+      JsonResponse(info.http_status, {{"code", std::string(s.reason())}, {"message", s.message()}});
+  // Worth trying again later: say when.
+  if (info.http_status == 429 || info.http_status == 503) r.headers["Retry-After"] = "1";
+  return r;
 }
 
 Result<Json> ParseObject(const HttpRequest& request) {
@@ -150,151 +168,23 @@ bool QueryFlag(const HttpRequest& request, const std::string& name) {
   return v == "1" || v == "true" || v == "yes";
 }
 
-Result<std::string> ConfinedPath(const ApiContext& context, const std::string& path) {
-  if (context.roots.empty()) {
-    return InvalidArgument(
-               "file paths are refused: the server has no library roots "
-               "(timbre serve --library DIR)")
-        .WithReason("no_library_roots");
+Result<int64_t> PathId(const Params& params, const char* what) {
+  const std::string& s = params.at("id");
+  int64_t id = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+  if (ec != std::errc() || ptr != s.data() + s.size() || id <= 0) {
+    return NotFound(fmt::format("no {} '{}'", what, s));
   }
-  std::error_code ec;
-  const auto resolved = std::filesystem::weakly_canonical(path, ec);
-  if (ec || !std::filesystem::path(path).is_absolute()) {
-    return InvalidArgument(fmt::format("'{}' is not an absolute path", path))
-        .WithReason("bad_path");
-  }
-  for (const auto& root : context.roots) {
-    auto rel = resolved.lexically_relative(root);
-    if (!rel.empty() && *rel.begin() != "..") return resolved.string();
-  }
-  return InvalidArgument(fmt::format("'{}' is outside the library roots", path))
-      .WithReason("outside_library");
+  return id;
 }
 
-Result<std::shared_ptr<const index::SpaceIndex>> IndexCache::Get(store::Store& store,
-                                                                 const std::string& space) {
-  const auto now = std::chrono::steady_clock::now();
-  std::shared_ptr<const index::SpaceIndex> current;
-  int64_t current_change = -1;
-  bool graph_due = false;
-  {
-    std::unique_lock lock(mu_);
-    Entry& e = entries_[space];
-    opened_.wait(lock, [&e] { return e.index || !e.refreshing; });
-    const bool fresh = e.index && now - e.checked < std::chrono::seconds(1);
-    if (fresh || (e.index && e.refreshing)) return e.index;
-    e.checked = now;
-    e.refreshing = true;
-    current = e.index;
-    current_change = e.last_change;
-    graph_due = e.graph_built == std::chrono::steady_clock::time_point{} ||
-                now - e.graph_built >= std::chrono::minutes(1);
-  }
-  // An exact index large enough to want the graph, once the graph may be rebuilt.
-  auto wants_graph = [&](const index::SpaceIndex& i) {
-    return graph_due && i.vectors().kind() == index::IndexKind::kFlat &&
-           i.vectors().size() >= hnsw_from_;
-  };
-  // Outside the lock: opening and rebuilding may take a while on a large library.
-  std::shared_ptr<const index::SpaceIndex> opened;
-  int64_t change = -1;
-  bool graph = false;
-  const Status status = [&]() -> Status {
-    auto last = store.LastChange();
-    if (!last.ok()) return last.status();
-    change = *last;
-    if (current && change == current_change && !wants_graph(*current)) {
-      opened = current;
-      return Status::Ok();
-    }
-    auto index = index::SpaceIndex::Open(store, space, index::SyncMode::kReadOnly);
-    if (!index.ok()) return index.status();
-    graph = wants_graph(**index);
-    opened = graph ? (*index)->Rebuilt(index::IndexKind::kHnsw, {})
-                   : std::shared_ptr<const index::SpaceIndex>(std::move(index).value());
-    return Status::Ok();
-  }();
-  std::lock_guard lock(mu_);
-  Entry& e = entries_[space];
-  e.refreshing = false;
-  opened_.notify_all();
-  if (!status.ok()) return status;
-  e.index = opened;
-  e.last_change = change;
-  if (graph) e.graph_built = now;
-  return opened;
-}
-
-Result<uint64_t> SummaryCache::Refresh(store::Store& store) {
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::shared_lock lock(mu_);
-    if (now - checked_ < std::chrono::seconds(1)) return generation_;
-  }
-  auto change = store.LastChange();
-  if (!change.ok()) return change.status();
-  std::unique_lock lock(mu_);
-  checked_ = now;
-  if (*change != last_change_) {
-    known_.clear();
-    last_change_ = *change;
-    ++generation_;
-  }
-  return generation_;
-}
-
-Result<std::vector<SummaryCache::EntryPtr>> SummaryCache::Get(store::Store& store,
-                                                              const std::vector<int64_t>& ids) {
-  auto generation = Refresh(store);
-  if (!generation.ok()) return generation.status();
-  std::vector<EntryPtr> out(ids.size());
-  std::vector<int64_t> missing;
-  {
-    std::shared_lock lock(mu_);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      auto it = known_.find(ids[i]);
-      if (it != known_.end()) {
-        out[i] = it->second;
-      } else {
-        missing.push_back(ids[i]);
-      }
-    }
-  }
-  if (missing.empty()) return out;
-  // Misses come from the store; ids it does not know stay null and are not cached.
-  auto found = store.Summaries(missing);
-  if (!found.ok()) return found.status();
-  std::unordered_map<int64_t, EntryPtr> fetched;
-  for (auto& t : *found) {
-    std::string json = OpenJson(t);
-    const int64_t id = t.id;
-    fetched.emplace(id, std::make_shared<const Entry>(Entry{std::move(json), std::move(t)}));
-  }
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (out[i] != nullptr) continue;
-    auto it = fetched.find(ids[i]);
-    if (it != fetched.end()) out[i] = it->second;
-  }
-  std::unique_lock lock(mu_);
-  // Rows read before a change that another request has seen since are not kept.
-  if (*generation == generation_) {
-    for (auto& [id, entry] : fetched) known_.insert_or_assign(id, std::move(entry));
-  }
-  return out;
-}
-
-ApiContext::ApiContext(store::Store& s, jobs::JobRunner& r, ServerOptions o, Credentials c)
-    : store(s),
-      runner(r),
-      options(std::move(o)),
+ApiContext::ApiContext(service::Engine& e, Credentials c)
+    : engine(e),
       credentials(std::move(c)),
-      limiter(options.rate_per_second, options.rate_burst),
-      started(std::chrono::steady_clock::now()),
+      limiter(e.config().Number("server.rate_limit"), e.config().Number("server.rate_burst"),
+              e.clock()),
+      started(e.clock().Now()),
       registry(std::make_shared<prometheus::Registry>()) {
-  for (const auto& root : options.library_roots) {
-    std::error_code ec;
-    roots.push_back(std::filesystem::weakly_canonical(root, ec));
-  }
   requests = &prometheus::BuildCounter()
                   .Name("timbre_http_requests_total")
                   .Help("HTTP requests by route and status")
@@ -303,13 +193,17 @@ ApiContext::ApiContext(store::Store& s, jobs::JobRunner& r, ServerOptions o, Cre
                  .Name("timbre_http_request_seconds")
                  .Help("time to answer, by route")
                  .Register(*registry);
+  undocumented = &prometheus::BuildCounter()
+                      .Name("timbre_http_undocumented_responses_total")
+                      .Help("answers with a status docs/openapi.json does not list for the route")
+                      .Register(*registry);
 }
 
 HttpResponse Metrics(ApiContext& c, const HttpRequest&, const Params&) {
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, c.registry->Collect());
   // Queue and runner figures are read when asked, not kept up to date.
-  auto counts = c.store.CountJobs();
+  auto counts = c.engine.store().CountJobs();
   if (counts.ok()) {
     out << "# HELP timbre_jobs Jobs in the queue by state\n# TYPE timbre_jobs gauge\n";
     out << "timbre_jobs{state=\"pending\"} " << counts->pending << "\n";
@@ -318,14 +212,15 @@ HttpResponse Metrics(ApiContext& c, const HttpRequest&, const Params&) {
     out << "timbre_jobs{state=\"failed\"} " << counts->failed << "\n";
     out << "timbre_jobs{state=\"cancelled\"} " << counts->cancelled << "\n";
   }
+  const jobs::JobRunner& runner = c.engine.jobs();
   out << "# HELP timbre_jobs_active Jobs running in this process\n# TYPE timbre_jobs_active gauge\n"
-      << "timbre_jobs_active " << c.runner.active() << "\n"
+      << "timbre_jobs_active " << runner.active() << "\n"
       << "# HELP timbre_jobs_completed_total Jobs this process completed\n"
       << "# TYPE timbre_jobs_completed_total counter\n"
-      << "timbre_jobs_completed_total " << c.runner.completed() << "\n"
+      << "timbre_jobs_completed_total " << runner.completed() << "\n"
       << "# HELP timbre_job_attempts_failed_total Attempts that failed in this process\n"
       << "# TYPE timbre_job_attempts_failed_total counter\n"
-      << "timbre_job_attempts_failed_total " << c.runner.failed_attempts() << "\n";
+      << "timbre_job_attempts_failed_total " << runner.failed_attempts() << "\n";
   HttpResponse r;
   r.body = out.str();
   r.content_type = "text/plain; version=0.0.4";
@@ -343,6 +238,7 @@ struct ApiServer::Impl {
   std::unique_ptr<ApiContext> context;
   std::unique_ptr<HttpServer> http;
   std::array<RouteMetrics, std::size(kRoutes) + 1> metrics;  // the last: unmatched paths
+  std::vector<std::set<int>> documented;
 
   HttpResponse Handle(const HttpRequest& request) {
     const auto start = std::chrono::steady_clock::now();
@@ -352,7 +248,7 @@ struct ApiServer::Impl {
     std::string allowed;
     for (size_t i = 0; i < std::size(kRoutes); ++i) {
       const Route& r = kRoutes[i];
-      const bool method = request.method == r.method;
+      const bool method = MethodFits(request.method, r.method);
       if (!Match(r.pattern, request.path, method ? &params : nullptr)) continue;
       path_known = true;
       allowed += (allowed.empty() ? "" : ", ") + std::string(r.method);
@@ -363,22 +259,34 @@ struct ApiServer::Impl {
     }
     HttpResponse response;
     if (route == std::size(kRoutes)) {
-      response = path_known
-                     ? ErrorResponse(405, "method_not_allowed",
-                                     fmt::format("{} {} is not served; use {}", request.method,
-                                                 request.path, allowed))
-                     : ErrorResponse(404, "no_route", fmt::format("no route {}", request.path));
-      if (path_known) response.headers["Allow"] = allowed;
+      if (path_known) {
+        response = ErrorReply(Unimplemented(fmt::format("{} {} is not served; use {}",
+                                                        request.method, request.path, allowed))
+                                  .WithReason("method_not_allowed"));
+        response.headers["Allow"] = allowed;
+      } else {
+        response =
+            ErrorReply(NotFound(fmt::format("no route {}", request.path)).WithReason("no_route"));
+      }
     } else {
       response = Guarded(kRoutes[route], request, params);
     }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Count(route, response.status, seconds);
+    if (response.deferred) {
+      // Counted when the work has answered, on the executor.
+      response.deferred = [this, route, start, work = std::move(response.deferred)] {
+        HttpResponse answer = work();
+        Count(route, answer.status, start);
+        return answer;
+      };
+      return response;
+    }
+    Count(route, response.status, start);
     return response;
   }
 
-  void Count(size_t route, int status, double seconds) {
+  void Count(size_t route, int status, std::chrono::steady_clock::time_point start) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ApiContext& c = *context;
     RouteMetrics& m = metrics[route];
     const char* label = route < std::size(kRoutes) ? kRoutes[route].pattern : "unmatched";
@@ -388,8 +296,16 @@ struct ApiServer::Impl {
       // Two threads may both get here: Add returns the same counter for the same labels.
       counter = &c.requests->Add({{"route", label}, {"status", std::to_string(status)}});
       m.by_status[slot].store(counter, std::memory_order_release);
+      if (route < std::size(kRoutes) && documented[route].count(status) == 0) {
+        // A bug: the API document and the code disagree. Tests fail on this counter.
+        spdlog::error("{} {} answered {}, which docs/openapi.json does not list",
+                      kRoutes[route].method, label, status);
+      }
     }
     counter->Increment();
+    if (route < std::size(kRoutes) && documented[route].count(status) == 0) {
+      c.undocumented->Add({{"route", label}, {"status", std::to_string(status)}}).Increment();
+    }
     prometheus::Histogram* latency = m.latency.load(std::memory_order_acquire);
     if (latency == nullptr) {
       latency = &c.latency->Add({{"route", label}},
@@ -407,9 +323,8 @@ struct ApiServer::Impl {
     if (!route.open && c.credentials.required()) {
       auto key = c.credentials.Check(request);
       if (!key) {
-        HttpResponse r = ErrorResponse(
-            401, "unauthorized",
-            "this route needs the shared secret: X-Internal-Secret or Authorization: Bearer");
+        HttpResponse r = ErrorReply(Unauthenticated(
+            "this route needs the shared secret: X-Internal-Secret or Authorization: Bearer"));
         r.headers["WWW-Authenticate"] = "Bearer";
         return r;
       }
@@ -418,8 +333,9 @@ struct ApiServer::Impl {
     if (!route.open) {
       const double wait = c.limiter.Take(client);
       if (wait > 0) {
-        HttpResponse r = ErrorResponse(429, "rate_limited",
-                                       fmt::format("too many requests; retry in {:.2f} s", wait));
+        HttpResponse r =
+            ErrorReply(ResourceExhausted(fmt::format("too many requests; retry in {:.2f} s", wait))
+                           .WithReason("rate_limited"));
         r.headers["Retry-After"] = std::to_string(static_cast<int>(std::ceil(wait)));
         return r;
       }
@@ -428,25 +344,47 @@ struct ApiServer::Impl {
   }
 };
 
-Result<std::unique_ptr<ApiServer>> ApiServer::Start(store::Store& store, jobs::JobRunner& runner,
-                                                    const ServerOptions& options) {
-  auto credentials = Credentials::Load(options.secret, options.api_keys_file);
+Result<std::unique_ptr<ApiServer>> ApiServer::Start(service::Engine& engine) {
+  const Config& config = engine.config();
+  auto credentials =
+      Credentials::Load(config.Text("auth.secret"), config.Text("auth.api_keys_file"));
   if (!credentials.ok()) return credentials.status();
   auto impl = std::make_unique<Impl>();
-  impl->context = std::make_unique<ApiContext>(store, runner, options, std::move(*credentials));
+  impl->context = std::make_unique<ApiContext>(engine, std::move(*credentials));
+  impl->documented = DocumentedStatuses();
+  HttpOptions http;
+  http.binds = config.List("server.bind");
+  http.port = static_cast<int>(config.Int("server.port"));
+  http.threads = engine.budget().http_threads;
+  http.executor_threads = engine.budget().background_threads;
+  http.max_body_bytes = static_cast<size_t>(config.Int("server.max_body"));
+  http.max_upload_bytes = static_cast<uint64_t>(config.Int("server.max_upload"));
   Impl* raw = impl.get();
-  auto http = HttpServer::Start(
-      options.http, [raw](const HttpRequest& r) { return raw->Handle(r); },
-      ErrorResponse(413, "body_too_large",
-                    fmt::format("the body is larger than {} bytes", options.http.max_body_bytes)));
-  if (!http.ok()) return http.status();
-  impl->http = std::move(http).value();
+  auto policy = [max_upload = http.max_upload_bytes](const std::string& method,
+                                                     const std::string& path) {
+    BodyPolicy p;
+    for (const auto& r : kRoutes) {
+      if (r.upload && MethodFits(method, r.method) && Match(r.pattern, path, nullptr)) {
+        p.upload = true;
+        p.max_bytes = max_upload;
+      }
+    }
+    return p;
+  };
+  auto server = HttpServer::Start(
+      http, [raw](const HttpRequest& r) { return raw->Handle(r); },
+      ErrorReply(TooLarge(fmt::format("the body is larger than {} bytes", http.max_body_bytes))
+                     .WithReason("body_too_large")),
+      policy);
+  if (!server.ok()) return server.status();
+  impl->http = std::move(server).value();
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 
 ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() { Stop(); }
 int ApiServer::port() const { return impl_->http->port(); }
+std::vector<std::string> ApiServer::urls() const { return impl_->http->urls(); }
 void ApiServer::Stop() {
   if (impl_->http) impl_->http->Stop();
 }

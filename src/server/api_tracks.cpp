@@ -1,5 +1,5 @@
-// Track routes: listing with filters, one track in full, and the playlists (similar, mix,
-// path) over the similarity index.
+// Track routes: listing with filters, one track in full, its notes, and the playlists
+// (similar, mix, path) over any embedding space.
 #include <charconv>
 #include <cmath>
 #include <iterator>
@@ -7,178 +7,128 @@
 #include <fmt/format.h>
 
 #include "api_context.h"
-#include "timbre/index/playlists.h"
+#include "timbre/audio/midi_file.h"
 #include "timbre/index/timbre_v1.h"
-#include "timbre/store/filter.h"
+#include "timbre/service/library.h"
+#include "timbre/service/similarity.h"
 #include "timbre/store/json_views.h"
-#include "timbre/store/notes_view.h"
 
 namespace timbre::server {
 namespace {
 
-Result<int64_t> TrackId(const std::string& s, const char* what) {
+Result<int64_t> QueryTrackId(const HttpRequest& r, const char* name) {
+  const std::string s = r.Query(name);
   int64_t id = 0;
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
   if (ec != std::errc() || ptr != s.data() + s.size() || id <= 0) {
-    return InvalidArgument(fmt::format("{} must be a track id, not '{}'", what, s));
+    return InvalidArgument(fmt::format("'{}' must be a track id, not '{}'", name, s));
   }
   return id;
 }
 
 // A playlist answer: `head` (the object's opening members), then "tracks", an array of
 // summaries each with its distance and seed, written in one string from the cache's text.
-// A track the store no longer has (removed since the index was read) is left out.
-Result<std::string> PlaylistBody(ApiContext& c, std::string_view head,
-                                 const std::vector<index::PlaylistEntry>& entries) {
-  std::vector<int64_t> ids;
-  ids.reserve(entries.size());
-  for (const auto& e : entries) ids.push_back(e.track.id);
-  auto tracks = c.summaries.Get(c.store, ids);
-  if (!tracks.ok()) return tracks.status();
+std::string PlaylistBody(std::string_view head, const service::Playlist& playlist) {
   // Each text is its own allocation, likely out of cache: ask for all of them at once.
-  for (const auto& track : *tracks) {
-    if (track == nullptr) continue;
-    const std::string& text = track->open_json;
+  for (const auto& item : playlist.items) {
+    const std::string& text = item.track->open_json;
     for (size_t at = 0; at < text.size(); at += 64) __builtin_prefetch(text.data() + at);
   }
   std::string out;
-  out.reserve(head.size() + 16 + entries.size() * 256);
+  out.reserve(head.size() + 16 + playlist.items.size() * 256);
   out += head;
   out += "\"tracks\":[";
   bool first = true;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const auto& track = (*tracks)[i];
-    if (track == nullptr) continue;
+  for (const auto& item : playlist.items) {
     if (!first) out += ',';
     first = false;
-    out += track->open_json;
-    const auto distance = static_cast<double>(entries[i].distance);
+    out += item.track->open_json;
+    const auto distance = static_cast<double>(item.distance);
     if (std::isfinite(distance)) {  // the shortest text that reads back as the same double
       fmt::format_to(std::back_inserter(out), ",\"distance\":{}", distance);
     } else {
       out += ",\"distance\":null";
     }
-    fmt::format_to(std::back_inserter(out), ",\"seed\":{}}}", entries[i].seed);
+    fmt::format_to(std::back_inserter(out), ",\"seed\":{}}}", item.seed);
   }
   out += "]}";
   return out;
 }
 
-// A playlist's answer, or the error that stopped it.
-HttpResponse PlaylistResponse(ApiContext& c, std::string_view head,
-                              const Result<std::vector<index::PlaylistEntry>>& entries) {
-  if (!entries.ok()) return StatusResponse(entries.status());
-  auto body = PlaylistBody(c, head, *entries);
-  if (!body.ok()) return StatusResponse(body.status());
-  return JsonTextResponse(200, std::move(body).value());
-}
-
-// The space's index, or the answer that explains why there is none.
-Result<std::shared_ptr<const index::SpaceIndex>> Space(ApiContext& c, const std::string& space) {
-  if (space != index::kTimbreV1Space) {
-    return NotFound(
-        fmt::format("no embedding space '{}' (available: {})", space, index::kTimbreV1Space));
-  }
-  auto found = c.indexes.Get(c.store, space);
-  if (!found.ok()) return found.status();
-  if ((*found)->vectors().size() == 0) {
-    return NotFound("the library has no analysed tracks yet: submit a scan job first");
-  }
-  return found;
-}
-
-index::SummaryLookup Summaries(ApiContext& c) {
-  return [&c](const std::vector<int64_t>& ids) -> Result<std::vector<store::TrackSummary>> {
-    auto found = c.summaries.Get(c.store, ids);
-    if (!found.ok()) return found.status();
-    std::vector<store::TrackSummary> out;
-    out.reserve(found->size());
-    for (const auto& entry : *found) {
-      if (entry != nullptr) out.push_back(entry->summary);
-    }
-    return out;
+// Runs a playlist query at once when its index is ready; otherwise on the executor, where it
+// may wait for the index to open without holding an HTTP thread.
+template <typename Query, typename Run>
+HttpResponse PlaylistReply(ApiContext& c, Query query, std::string head, Run run) {
+  auto answer = [&c, query, head, run](service::IndexWait wait) -> HttpResponse {
+    auto playlist = run(c.engine, query, wait);
+    if (!playlist.ok()) return ErrorReply(playlist.status());
+    return JsonTextResponse(200, PlaylistBody(head, *playlist));
   };
-}
-
-Result<store::TrackFilter> Filter(const std::string& where) {
-  auto filter = store::ParseFilter(where);
-  if (!filter.ok()) {
-    return InvalidArgument(fmt::format("where: {}", filter.status().message()));
-  }
-  return filter;
+  auto playlist = run(c.engine, query, service::IndexWait::kNoWait);
+  if (playlist.ok()) return JsonTextResponse(200, PlaylistBody(head, *playlist));
+  if (playlist.status().reason() != "index_not_ready") return ErrorReply(playlist.status());
+  HttpResponse later;
+  later.deferred = [answer] { return answer(service::IndexWait::kWait); };
+  return later;
 }
 
 }  // namespace
 
 HttpResponse ListTracks(ApiContext& c, const HttpRequest& r, const Params&) {
+  service::TrackPageRequest request;
   auto limit = QueryInt(r, "limit", 50, 1, 1000);
-  if (!limit.ok()) return StatusResponse(limit.status());
+  if (!limit.ok()) return ErrorReply(limit.status());
   auto offset = QueryInt(r, "offset", 0, 0, INT64_MAX);
-  if (!offset.ok()) return StatusResponse(offset.status());
-  auto filter = Filter(r.Query("where"));
-  if (!filter.ok()) return StatusResponse(filter.status());
-  auto ids = c.store.SelectTracks(*filter);
-  if (!ids.ok()) return StatusResponse(ids.status());
-  const size_t begin = std::min(ids->size(), static_cast<size_t>(*offset));
-  const size_t end = std::min(ids->size(), begin + static_cast<size_t>(*limit));
-  auto page = c.store.Summaries({ids->begin() + begin, ids->begin() + end});
-  if (!page.ok()) return StatusResponse(page.status());
+  if (!offset.ok()) return ErrorReply(offset.status());
+  request.limit = *limit;
+  request.offset = *offset;
+  request.where = r.Query("where");
+  auto page = service::ListTracks(c.engine, request);
+  if (!page.ok()) return ErrorReply(page.status());
   Json tracks = Json::array();
-  for (const auto& t : *page) tracks.push_back(store::SummaryJson(t));
+  for (const auto& t : page->tracks) tracks.push_back(store::SummaryJson(t));
   return JsonResponse(
-      200, {{"total", ids->size()}, {"offset", *offset}, {"limit", *limit}, {"tracks", tracks}});
+      200, {{"total", page->total}, {"offset", *offset}, {"limit", *limit}, {"tracks", tracks}});
 }
 
 HttpResponse GetTrack(ApiContext& c, const HttpRequest&, const Params& p) {
-  auto id = TrackId(p.at("id"), "the path's id");
-  if (!id.ok()) return ErrorResponse(404, "not_found", id.status().message());
-  auto details = c.store.GetTrack(*id);
-  if (!details.ok()) return StatusResponse(details.status());
-  if (!*details) return ErrorResponse(404, "not_found", fmt::format("no track {}", *id));
-  return JsonResponse(200, store::TrackJson(**details));
+  auto id = PathId(p, "track");
+  if (!id.ok()) return ErrorReply(id.status());
+  auto details = service::LoadTrack(c.engine, *id);
+  if (!details.ok()) return ErrorReply(details.status());
+  return JsonResponse(200, store::TrackJson(*details));
 }
 
 HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p) {
-  auto id = TrackId(p.at("id"), "the path's id");
-  if (!id.ok()) return ErrorResponse(404, "not_found", id.status().message());
+  auto id = PathId(p, "track");
+  if (!id.ok()) return ErrorReply(id.status());
   auto n = QueryInt(r, "n", 10, 1, 1000);
-  if (!n.ok()) return StatusResponse(n.status());
-  auto filter = Filter(r.Query("where"));
-  if (!filter.ok()) return StatusResponse(filter.status());
-  const std::string space_name = r.Query("space", index::kTimbreV1Space);
-  auto space = Space(c, space_name);
-  if (!space.ok()) return StatusResponse(space.status());
-  index::SimilarRequest request;
-  request.seed = *id;
-  request.count = static_cast<size_t>(*n);
-  request.filter = std::move(*filter);
-  request.exclude_same_artist = QueryFlag(r, "exclude_same_artist");
-  request.exclude_same_album = QueryFlag(r, "exclude_same_album");
-  return PlaylistResponse(c,
-                          fmt::format(R"({{"seed":{},"space":{},)", *id, Json(space_name).dump()),
-                          index::SimilarNeighbours(c.store, **space, request, Summaries(c)));
+  if (!n.ok()) return ErrorReply(n.status());
+  service::SimilarQuery query;
+  query.seed = *id;
+  query.count = static_cast<size_t>(*n);
+  query.where = r.Query("where");
+  query.space = r.Query("space", index::kTimbreV1Space);
+  query.exclude_same_artist = QueryFlag(r, "exclude_same_artist");
+  query.exclude_same_album = QueryFlag(r, "exclude_same_album");
+  std::string head = fmt::format(R"({{"seed":{},"space":{},)", *id, Json(query.space).dump());
+  return PlaylistReply(c, std::move(query), std::move(head),
+                       [](service::Engine& e, const service::SimilarQuery& q,
+                          service::IndexWait w) { return service::Similar(e, q, w); });
 }
 
 HttpResponse TrackNotes(ApiContext& c, const HttpRequest& r, const Params& p) {
-  auto id = TrackId(p.at("id"), "the path's id");
-  if (!id.ok()) return ErrorResponse(404, "not_found", id.status().message());
+  auto id = PathId(p, "track");
+  if (!id.ok()) return ErrorReply(id.status());
   const std::string format = r.Query("format", "json");
   if (format != "json" && format != "midi") {
-    return ErrorResponse(400, "invalid_argument", "format must be json or midi");
+    return ErrorReply(InvalidArgument("format must be json or midi"));
   }
-  auto details = c.store.GetTrack(*id);
-  if (!details.ok()) return StatusResponse(details.status());
-  if (!*details) return ErrorResponse(404, "not_found", fmt::format("no track {}", *id));
-  const std::filesystem::path models_dir =
-      c.options.models != nullptr ? c.options.models->registry.dir() : models::DefaultModelsDir();
-  auto notes = store::NotesOf(**details, models_dir);
-  if (!notes.ok()) {
-    if (notes.status().reason() == "no_notes") {
-      return ErrorResponse(404, "no_notes", notes.status().message());
-    }
-    return StatusResponse(notes.status());
-  }
-  if (format == "json") return JsonResponse(200, store::NotesJson(**details, *notes));
+  auto details = service::LoadTrack(c.engine, *id);
+  if (!details.ok()) return ErrorReply(details.status());
+  auto notes = service::TrackNotes(c.engine, *details);
+  if (!notes.ok()) return ErrorReply(notes.status());
+  if (format == "json") return JsonResponse(200, store::NotesJson(*details, *notes));
   HttpResponse midi;
   midi.content_type = "audio/midi";
   midi.body = audio::EncodeMidi(store::MidiNotes(*notes), {QueryFlag(r, "pitch_bends")});
@@ -188,71 +138,71 @@ HttpResponse TrackNotes(ApiContext& c, const HttpRequest& r, const Params& p) {
 
 HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params&) {
   auto body = ParseObject(r);
-  if (!body.ok()) return StatusResponse(body.status());
-  index::MixRequest request;
+  if (!body.ok()) return ErrorReply(body.status());
+  service::MixQuery query;
   const Json& seeds = (*body)["seeds"];
   if (!seeds.is_array() || seeds.empty() || seeds.size() > 100) {
-    return ErrorResponse(400, "invalid_argument", "\"seeds\" must list 1 to 100 track ids");
+    return ErrorReply(InvalidArgument("\"seeds\" must list 1 to 100 track ids"));
   }
   for (const auto& s : seeds) {
     if (!s.is_number_integer()) {
-      return ErrorResponse(400, "invalid_argument", "\"seeds\" must hold track ids (integers)");
+      return ErrorReply(InvalidArgument("\"seeds\" must hold track ids (integers)"));
     }
-    request.seeds.push_back(s.get<int64_t>());
+    query.seeds.push_back(s.get<int64_t>());
   }
   if (body->contains("n")) {
     const Json& n = (*body)["n"];
     if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() > 1000) {
-      return ErrorResponse(400, "invalid_argument", "\"n\" must be an integer from 1 to 1000");
+      return ErrorReply(InvalidArgument("\"n\" must be an integer from 1 to 1000"));
     }
-    request.count = n.get<size_t>();
+    query.count = n.get<size_t>();
   }
   if (body->contains("max_duration")) {
     const Json& d = (*body)["max_duration"];
     if (!d.is_number() || d.get<double>() < 0) {
-      return ErrorResponse(400, "invalid_argument", "\"max_duration\" must be seconds, >= 0");
+      return ErrorReply(InvalidArgument("\"max_duration\" must be seconds, >= 0"));
     }
-    request.max_duration = d.get<double>();
+    query.max_duration = d.get<double>();
   }
   if (body->contains("artist_window")) {
     const Json& w = (*body)["artist_window"];
     if (!w.is_number_integer() || w.get<int64_t>() < 0 || w.get<int64_t>() > 100) {
-      return ErrorResponse(400, "invalid_argument", "\"artist_window\" must be from 0 to 100");
+      return ErrorReply(InvalidArgument("\"artist_window\" must be from 0 to 100"));
     }
-    request.artist_window = w.get<size_t>();
+    query.artist_window = w.get<size_t>();
   }
-  if (body->contains("where")) {
-    if (!(*body)["where"].is_string()) {
-      return ErrorResponse(400, "invalid_argument", "\"where\" must be a string");
+  for (const char* name : {"where", "space"}) {
+    if (!body->contains(name)) continue;
+    if (!(*body)[name].is_string()) {
+      return ErrorReply(InvalidArgument(fmt::format("\"{}\" must be a string", name)));
     }
-    auto filter = Filter((*body)["where"].get<std::string>());
-    if (!filter.ok()) return StatusResponse(filter.status());
-    request.filter = std::move(*filter);
+    (name == std::string("where") ? query.where : query.space) = (*body)[name].get<std::string>();
   }
-  auto space = Space(c, index::kTimbreV1Space);
-  if (!space.ok()) return StatusResponse(space.status());
-  return PlaylistResponse(c, fmt::format(R"({{"seeds":{},)", Json(request.seeds).dump()),
-                          index::MixTracks(c.store, **space, request, Summaries(c)));
+  std::string head = fmt::format(R"({{"seeds":{},)", Json(query.seeds).dump());
+  return PlaylistReply(c, std::move(query), std::move(head),
+                       [](service::Engine& e, const service::MixQuery& q, service::IndexWait w) {
+                         return service::Mix(e, q, w);
+                       });
 }
 
 HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params&) {
-  auto from = TrackId(r.Query("from"), "'from'");
-  if (!from.ok()) return StatusResponse(from.status());
-  auto to = TrackId(r.Query("to"), "'to'");
-  if (!to.ok()) return StatusResponse(to.status());
+  auto from = QueryTrackId(r, "from");
+  if (!from.ok()) return ErrorReply(from.status());
+  auto to = QueryTrackId(r, "to");
+  if (!to.ok()) return ErrorReply(to.status());
   auto steps = QueryInt(r, "steps", 5, 1, 200);
-  if (!steps.ok()) return StatusResponse(steps.status());
-  auto filter = Filter(r.Query("where"));
-  if (!filter.ok()) return StatusResponse(filter.status());
-  auto space = Space(c, index::kTimbreV1Space);
-  if (!space.ok()) return StatusResponse(space.status());
-  index::PathRequest request;
-  request.from = *from;
-  request.to = *to;
-  request.steps = static_cast<size_t>(*steps);
-  request.filter = std::move(*filter);
-  return PlaylistResponse(c, fmt::format(R"({{"from":{},"to":{},)", *from, *to),
-                          index::PathTracks(c.store, **space, request, Summaries(c)));
+  if (!steps.ok()) return ErrorReply(steps.status());
+  service::PathQuery query;
+  query.from = *from;
+  query.to = *to;
+  query.steps = static_cast<size_t>(*steps);
+  query.where = r.Query("where");
+  query.space = r.Query("space", index::kTimbreV1Space);
+  std::string head = fmt::format(R"({{"from":{},"to":{},)", *from, *to);
+  return PlaylistReply(c, std::move(query), std::move(head),
+                       [](service::Engine& e, const service::PathQuery& q, service::IndexWait w) {
+                         return service::Path(e, q, w);
+                       });
 }
 
 }  // namespace timbre::server

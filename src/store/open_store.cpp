@@ -53,11 +53,6 @@ std::optional<JobState> ParseJobState(std::string_view s) {
   return std::nullopt;
 }
 
-std::string DefaultStoreUrl() {
-  const char* env = std::getenv("TIMBRE_DB");
-  return env != nullptr ? env : "";
-}
-
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     return Unsupported("the PostgreSQL backend is not part of this build yet; use a SQLite path");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace timbre {
 namespace {
 
@@ -44,6 +46,30 @@ TEST(ResultTest, HoldsValueOrStatus) {
   EXPECT_TRUE(UsesMacro(6, &out).ok());
   EXPECT_EQ(out, 3);
   EXPECT_EQ(UsesMacro(5, &out).message(), "odd");
+}
+
+TEST(StatusCodeTable, EveryCodeHasOneMeaningOutside) {
+  std::set<std::string_view> names;
+  for (const auto& info : AllStatusCodes()) {
+    EXPECT_EQ(&InfoOf(info.code), &info);
+    EXPECT_TRUE(names.insert(info.name).second) << info.name;
+    EXPECT_GE(info.http_status, 200);
+    EXPECT_LT(info.http_status, 600);
+  }
+  EXPECT_EQ(InfoOf(StatusCode::kOk).http_status, 200);
+  EXPECT_EQ(InfoOf(StatusCode::kInvalidArgument).http_status, 400);
+  EXPECT_EQ(InfoOf(StatusCode::kNotFound).http_status, 404);
+  EXPECT_EQ(InfoOf(StatusCode::kConflict).http_status, 409);
+  EXPECT_EQ(InfoOf(StatusCode::kResourceExhausted).http_status, 429);
+  EXPECT_EQ(InfoOf(StatusCode::kUnavailable).http_status, 503);
+  EXPECT_EQ(InfoOf(StatusCode::kDeadlineExceeded).http_status, 504);
+  // Input errors exit 2 and are never retried; a dependency being down is retried.
+  EXPECT_EQ(InfoOf(StatusCode::kInvalidArgument).exit_code, 2);
+  EXPECT_FALSE(InfoOf(StatusCode::kInvalidArgument).retryable);
+  EXPECT_EQ(InfoOf(StatusCode::kIoError).exit_code, 1);
+  EXPECT_TRUE(InfoOf(StatusCode::kUnavailable).retryable);
+  EXPECT_EQ(Unavailable("x").reason(), "unavailable");
+  EXPECT_EQ(DeadlineExceeded("x").ToString(), "deadline_exceeded: x");
 }
 
 }  // namespace

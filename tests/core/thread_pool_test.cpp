@@ -3,24 +3,85 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <vector>
 
 namespace timbre {
 namespace {
 
-TEST(ParallelForTest, VisitsEveryIndexOnce) {
+TEST(ThreadPoolTest, ParallelForVisitsEveryIndexOnce) {
+  ThreadPool pool(3, "test");
   std::vector<std::atomic<int>> hits(1000);
-  ParallelFor(hits.size(), 4, [&](size_t i) { hits[i].fetch_add(1); });
+  pool.ParallelFor(hits.size(), 4, [&](size_t i) { hits[i].fetch_add(1); });
   for (const auto& h : hits) EXPECT_EQ(h.load(), 1);
 }
 
-TEST(ParallelForTest, ZeroItemsAndZeroThreads) {
+TEST(ThreadPoolTest, ZeroItemsAndZeroThreads) {
+  ThreadPool pool(2, "test");
   int calls = 0;
-  ParallelFor(0, 4, [&](size_t) { ++calls; });
+  pool.ParallelFor(0, 4, [&](size_t) { ++calls; });
   EXPECT_EQ(calls, 0);
-  ParallelFor(3, 0, [&](size_t) { ++calls; });  // at least one thread
+  pool.ParallelFor(3, 0, [&](size_t) { ++calls; });  // at least one thread: the caller
   EXPECT_EQ(calls, 3);
+  ThreadPool none(0, "none");
+  none.ParallelFor(5, 8, [&](size_t) { ++calls; });
+  none.Submit([&] { ++calls; });  // runs at once on the caller
+  EXPECT_EQ(calls, 9);
   EXPECT_GE(HardwareThreads(), 1);
+}
+
+// The threads are started once: loops and tasks run on the same few threads whatever their
+// number, and never more at once than asked.
+TEST(ThreadPoolTest, ReusesItsThreadsAndKeepsTheLimit) {
+  ThreadPool pool(3, "test");
+  std::mutex mu;
+  std::set<std::thread::id> seen;
+  std::atomic<int> running{0}, peak{0};
+  for (int round = 0; round < 20; ++round) {
+    pool.ParallelFor(64, 2, [&](size_t) {
+      const int now = ++running;
+      int p = peak.load();
+      while (now > p && !peak.compare_exchange_weak(p, now)) {
+      }
+      {
+        std::lock_guard lock(mu);
+        seen.insert(std::this_thread::get_id());
+      }
+      --running;
+    });
+  }
+  EXPECT_LE(peak.load(), 2);
+  EXPECT_LE(seen.size(), 4u);  // the pool's three and the caller
+}
+
+TEST(ThreadPoolTest, SubmittedTasksRunBeforeThePoolIsGone) {
+  std::atomic<int> ran{0};
+  {
+    ThreadPool pool(2, "test");
+    for (int i = 0; i < 100; ++i) pool.Submit([&] { ++ran; });
+  }
+  EXPECT_EQ(ran.load(), 100);
+}
+
+// A loop from inside a task of the same pool finishes even when every thread is busy: the
+// caller does the work its helpers cannot start.
+TEST(ThreadPoolTest, NestedLoopOnABusyPoolFinishes) {
+  ThreadPool pool(1, "test");
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::atomic<int> sum{0};
+  pool.Submit([&] {
+    pool.ParallelFor(10, 4, [&](size_t i) { sum += static_cast<int>(i); });
+    std::lock_guard lock(mu);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  EXPECT_EQ(sum.load(), 45);
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ NodeRun RunNode(const std::vector<float>& samples, const fs::path& dir) {
 
 Result<dsp::Posteriorgrams> RunTimbre(const std::vector<float>& samples, size_t batch,
                                       size_t block) {
-  setenv("TIMBRE_TORCH_PLUGIN", TIMBRE_TORCH_PLUGIN_FILE, 1);
+  UseTorchPlugin(TIMBRE_TORCH_PLUGIN_FILE);
   const RuntimeLookup& lookup = TorchRuntime();
   EXPECT_NE(lookup.runtime, nullptr) << lookup.reason;
   if (lookup.runtime == nullptr) return Internal("no runtime");

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 #ifdef TIMBRE_TORCH_PLUGIN_FILE
 
 Runtime* Torch() {
-  setenv("TIMBRE_TORCH_PLUGIN", TIMBRE_TORCH_PLUGIN_FILE, 1);
+  UseTorchPlugin(TIMBRE_TORCH_PLUGIN_FILE);
   const RuntimeLookup& r = TorchRuntime();
   EXPECT_NE(r.runtime, nullptr) << r.reason;
   // One thread, as scans run it: no OpenMP pool, whose threads LeakSanitizer cannot trace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -10,19 +11,43 @@
 
 namespace timbre {
 
-// A small, stable set of codes; the HTTP layer and the CLI map these, nothing else.
+// A small, stable set of codes. One table (status.cpp) says what each means to the outside:
+// its HTTP status, the CLI's exit code and whether a failed job is worth retrying; the HTTP
+// layer, the CLI and the job runner read that table, nothing else picks a status by hand.
 enum class StatusCode {
   kOk,
-  kInvalidArgument,  // the caller passed something malformed
-  kNotFound,         // a file, track or record that does not exist
-  kAlreadyExists,
-  kIoError,      // the OS refused (permissions, disk full, vanished file)
-  kCorrupt,      // data exists but cannot be understood
-  kUnsupported,  // understood, but not something we handle
-  kInternal,     // a bug or an invariant broken in a dependency
+  kInvalidArgument,    // the caller passed something malformed
+  kNotFound,           // a file, track or record that does not exist
+  kAlreadyExists,      // what the caller would create is there already
+  kConflict,           // the request clashes with the current state (a finished job)
+  kUnauthenticated,    // no credentials, or wrong ones
+  kPermissionDenied,   // known caller, not allowed
+  kTooLarge,           // a body, upload or file beyond the limit
+  kResourceExhausted,  // out of a budget for now: rate limit, queue full
+  kUnimplemented,      // no such operation on this resource (HTTP 405)
+  kCancelled,          // stopped at someone's request
+  kDeadlineExceeded,   // ran out of time
+  kUnavailable,        // a dependency is down or not ready; trying later may work
+  kIoError,            // the OS refused (permissions, disk full, vanished file)
+  kCorrupt,            // data exists but cannot be understood
+  kUnsupported,        // understood, but not something we handle
+  kInternal,           // a bug or an invariant broken in a dependency
 };
 
 std::string_view StatusCodeName(StatusCode code);
+
+// What a code means outside the process.
+struct StatusCodeInfo {
+  StatusCode code;
+  std::string_view name;  // snake_case, the default reason and the JSON "code"
+  int http_status;        // the HTTP answer
+  int exit_code;          // the CLI's: 2 when the input was at fault, 1 otherwise
+  bool retryable;         // a job failing with it is tried again while attempts remain
+};
+
+const StatusCodeInfo& InfoOf(StatusCode code);
+// Every code, kOk first: for documentation and tests.
+std::span<const StatusCodeInfo> AllStatusCodes();
 
 class [[nodiscard]] Status {
  public:
@@ -58,6 +83,24 @@ inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m
 inline Status Corrupt(std::string m) { return {StatusCode::kCorrupt, std::move(m)}; }
 inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
+inline Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
+inline Status Unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
+inline Status TooLarge(std::string m) { return {StatusCode::kTooLarge, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
+inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
+inline Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+inline Status DeadlineExceeded(std::string m) {
+  return {StatusCode::kDeadlineExceeded, std::move(m)};
+}
+inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 
 // Either a value or a non-ok Status.
 template <typename T>

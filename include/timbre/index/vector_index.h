@@ -28,6 +28,10 @@ std::string_view MetricName(Metric m);
 std::optional<Metric> ParseMetric(std::string_view s);
 std::string_view IndexKindName(IndexKind k);
 
+// OpenMP threads of one index build or batched search in this process (FAISS parallelises
+// HNSW construction with OpenMP); part of the resource budget.
+void SetBuildThreads(int threads);
+
 struct IndexOptions {
   // Exact search while vectors × dimensions stays under this: its cost grows with both, and
   // reading an HNSW graph costs more than scanning a small collection (100k x 46 timbre-v1

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "timbre/core/clock.h"
+#include "timbre/core/paths.h"
 #include "timbre/core/status.h"
 #include "timbre/store/store.h"
 
@@ -35,10 +37,27 @@ class JobContext {
   virtual bool ShouldStop() const = 0;
 };
 
-// Runs one job; returns its result as JSON text. Errors with code InvalidArgument,
-// NotFound or Unsupported are final; others are retried.
+// A kind of job, declared once and used by every front door: the HTTP API and the CLI check a
+// payload with Validate() before it is queued, the workers Run() it. A payload is a JSON
+// object's text.
+class JobKind {
+ public:
+  virtual ~JobKind() = default;
+  virtual const std::string& name() const = 0;
+  // The payload checked and normalised (file paths resolved and confined by `paths`), or
+  // why it cannot run: a bad payload fails before it is queued, not later as a failed job.
+  virtual Result<std::string> Validate(std::string_view payload, const PathPolicy& paths) const = 0;
+  // Runs one job; returns its result as JSON text. Whether a failure is retried follows its
+  // code (InfoOf(code).retryable).
+  virtual Result<std::string> Run(const store::JobRecord& job, JobContext& context) const = 0;
+};
+
+// A handler alone: a kind whose payloads need no checking.
 using JobHandler =
     std::function<Result<std::string>(const store::JobRecord& job, JobContext& context)>;
+
+// Told (on the worker's thread) that a job changed: its progress, or its outcome.
+using JobChanged = std::function<void(int64_t job_id)>;
 
 struct JobRunnerOptions {
   int workers = 2;                               // TIMBRE_MAX_CONCURRENT_JOBS
@@ -47,6 +66,11 @@ struct JobRunnerOptions {
   std::map<std::string, std::chrono::seconds> timeouts;  // by kind; TIMBRE_JOB_TIMEOUT
   std::chrono::seconds default_timeout{3600};
   std::chrono::milliseconds poll{500};  // how often idle workers look for due retries
+  // How often a running job looks whether it was cancelled (the flag lives in the store, so
+  // a cancel may come from another process).
+  std::chrono::milliseconds cancel_check{500};
+  const Clock* clock = &SystemClock();  // must outlive the runner
+  JobChanged on_change;
 };
 
 // TIMBRE_JOB_TIMEOUT: "600" (every kind) or "scan=3600,analyze=300" (by kind, with an
@@ -60,8 +84,11 @@ class JobRunner {
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
 
+  // Kinds are registered before Start() and not after.
+  void Register(std::shared_ptr<const JobKind> kind);
   void Register(const std::string& kind, JobHandler handler);
-  bool Handles(const std::string& kind) const;
+  bool Handles(const std::string& kind) const { return Find(kind) != nullptr; }
+  const JobKind* Find(const std::string& kind) const;
   std::vector<std::string> kinds() const;
 
   // Requeues jobs a previous process left running, then starts the workers.
@@ -82,14 +109,17 @@ class JobRunner {
   void WorkerLoop();
   void Run(const store::JobRecord& job);
   std::chrono::milliseconds Backoff(int attempt);
+  void Changed(int64_t id) const;
 
   store::Store& store_;
   JobRunnerOptions options_;
-  std::map<std::string, JobHandler> handlers_;
+  std::map<std::string, std::shared_ptr<const JobKind>> kinds_;
   std::vector<std::thread> threads_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
+  std::condition_variable idle_;  // notified when a job ends, for Stop()
   bool stopping_ = false;
+  bool woken_ = false;
   std::atomic<bool> abort_running_{false};
   std::atomic<int> active_{0};
   std::atomic<int64_t> completed_{0};

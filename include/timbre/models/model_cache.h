@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -16,14 +17,16 @@
 namespace timbre::models {
 
 // The TorchScript runtime, or null with `reason` saying why it is unavailable (no plugin,
-// plugin without libtorch, wrong build). Looked up in $TIMBRE_TORCH_PLUGIN, then beside the
-// executable, then in ../lib/timbre.
+// plugin without libtorch, wrong build). Looked up once per process: in the file given to
+// UseTorchPlugin() (models.torch_plugin), else beside the executable, then in ../lib/timbre.
 struct RuntimeLookup {
   Runtime* runtime = nullptr;
   std::string reason;
   std::string plugin;  // the file opened
 };
 const RuntimeLookup& TorchRuntime();
+// The plugin file to open; takes effect only before the first TorchRuntime().
+void UseTorchPlugin(const std::filesystem::path& plugin);
 
 struct CacheStats {
   size_t loads = 0;

@@ -26,7 +26,8 @@ struct ModelEntry {
   bool usable() const { return manifest_error.ok() && problem.ok(); }
 };
 
-// The default folder: $TIMBRE_MODELS, else $XDG_DATA_HOME/timbre/models (~/.local/share/…).
+// The default folder: $XDG_DATA_HOME/timbre/models (~/.local/share/…); the models.dir setting
+// ($TIMBRE_MODELS, --models) names another.
 std::filesystem::path DefaultModelsDir();
 
 // A whole file's bytes, and sha256 (lower-case hex) of bytes or of a file.

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "timbre/core/clock.h"
 #include "timbre/core/status.h"
 #include "timbre/server/http.h"
 
@@ -41,7 +42,8 @@ class Credentials {
 
 class RateLimiter {
  public:
-  RateLimiter(double per_second, double burst);
+  // The clock must outlive the limiter.
+  RateLimiter(double per_second, double burst, const Clock& clock);
   bool enabled() const { return per_second_ > 0; }
   // 0 when the request may go on; otherwise the seconds until a token is there.
   double Take(const std::string& client);
@@ -49,10 +51,11 @@ class RateLimiter {
  private:
   struct Bucket {
     double tokens = 0;
-    std::chrono::steady_clock::time_point last;
+    Clock::TimePoint last;
   };
   double per_second_;
   double burst_;
+  const Clock& clock_;
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
 };

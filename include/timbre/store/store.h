@@ -209,6 +209,8 @@ class Store {
   // Vectors of ok tracks in `space`; only those in `only` when it is given.
   virtual Result<std::vector<StoredEmbedding>> LoadEmbeddings(
       const std::string& space, const std::vector<int64_t>* only = nullptr) = 0;
+  // The spaces that hold at least one vector, by name.
+  virtual Result<std::vector<std::string>> EmbeddingSpaces() = 0;
   // Every change to a vector or to a track's status gets a number; indexes remember the last
   // one they applied and ask for the tracks changed since.
   virtual Result<int64_t> LastChange() = 0;
@@ -254,8 +256,5 @@ class Store {
 // "sqlite:PATH" (SQLite), "postgresql://…" (not built yet: kUnsupported). Creates and
 // migrates the schema as needed; refuses a database from a newer timbre.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
-
-// The store URL to use when none is given on the command line: $TIMBRE_DB, else "".
-std::string DefaultStoreUrl();
 
 }  // namespace timbre::store

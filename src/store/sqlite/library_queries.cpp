@@ -214,6 +214,15 @@ Result<std::vector<TrackSummary>> Summaries(Database& db, const std::vector<int6
   return out;
 }
 
+Result<std::vector<std::string>> EmbeddingSpaces(Database& db) {
+  Statement s(db.handle(), "SELECT DISTINCT space FROM embeddings ORDER BY space");
+  std::vector<std::string> out;
+  Status st;
+  while (s.Step(&st)) out.push_back(s.Text(0));
+  if (!st.ok()) return st;
+  return out;
+}
+
 Result<std::vector<TrackText>> TextOutputs(Database& db, const std::string& analyzer,
                                            const std::string& name) {
   Statement s(db.handle(), R"sql(

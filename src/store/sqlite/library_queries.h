@@ -14,6 +14,7 @@ Result<std::vector<TrackNumbers>> NumbersOfTracksWithout(Database& db, const std
 Status PutEmbeddings(Database& db, const std::vector<EmbeddingWrite>& rows);
 Result<std::vector<StoredEmbedding>> LoadEmbeddings(Database& db, const std::string& space,
                                                     const std::vector<int64_t>* only);
+Result<std::vector<std::string>> EmbeddingSpaces(Database& db);
 Result<int64_t> LastChange(Database& db);
 Result<std::vector<int64_t>> TracksChangedSince(Database& db, int64_t change);
 Result<std::vector<int64_t>> SelectTracks(Database& db, const TrackFilter& filter);

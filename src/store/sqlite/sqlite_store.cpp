@@ -408,6 +408,10 @@ FROM tracks)sql");
     std::lock_guard lock(mu_);
     return sqlite::LoadEmbeddings(*db_, space, only);
   }
+  Result<std::vector<std::string>> EmbeddingSpaces() override {
+    std::lock_guard lock(mu_);
+    return sqlite::EmbeddingSpaces(*db_);
+  }
   Result<int64_t> LastChange() override {
     std::lock_guard lock(mu_);
     return sqlite::LastChange(*db_);

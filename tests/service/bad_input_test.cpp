@@ -9,7 +9,7 @@
 
 #include "scan_fixture.h"
 
-namespace timbre::jobs {
+namespace timbre::service {
 namespace {
 
 using timbre::testing::MakeTone;
@@ -168,4 +168,4 @@ TEST_F(BadInputTest, UnreadableFolderIsReportedAndSkipped) {
 }
 
 }  // namespace
-}  // namespace timbre::jobs
+}  // namespace timbre::service

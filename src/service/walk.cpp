@@ -11,9 +11,9 @@
 #include <fmt/format.h>
 
 #include "timbre/core/text.h"
-#include "timbre/jobs/scan.h"
+#include "timbre/service/library_scan.h"
 
-namespace timbre::jobs {
+namespace timbre::service {
 namespace {
 
 namespace fs = std::filesystem;
@@ -101,4 +101,4 @@ std::vector<FoundFile> WalkLibrary(
   return out;
 }
 
-}  // namespace timbre::jobs
+}  // namespace timbre::service

@@ -1,4 +1,4 @@
-#include "timbre/jobs/scan.h"
+#include "timbre/service/library_scan.h"
 
 #include <atomic>
 #include <chrono>
@@ -13,8 +13,10 @@
 #include "timbre/core/thread_pool.h"
 #include "timbre/core/version.h"
 #include "timbre/dsp/loudness.h"
+#include "timbre/index/timbre_v1.h"
+#include "timbre/service/engine.h"
 
-namespace timbre::jobs {
+namespace timbre::service {
 namespace {
 
 namespace fs = std::filesystem;
@@ -52,7 +54,7 @@ class Scan {
   Scan(store::Store& store, const analysis::Pipeline& pipeline, ScanObserver* observer)
       : store_(store), pipeline_(pipeline), observer_(observer) {}
 
-  Result<ScanSummary> Run(const ScanOptions& options) {
+  Result<ScanSummary> Run(ThreadPool& pool, const ScanOptions& options) {
     const auto start = Clock::now();
     std::vector<std::string> roots;
     for (const auto& r : options.roots) {
@@ -99,7 +101,7 @@ class Scan {
     }
     std::vector<Status> fatal(work.size());
     std::atomic<bool> stopped{false};
-    ParallelFor(work.size(), options.threads, [&](size_t i) {
+    pool.ParallelFor(work.size(), options.threads, [&](size_t i) {
       if (stopped || (options.should_stop && options.should_stop())) {
         stopped = true;
         return;
@@ -351,10 +353,27 @@ std::string AlbumKey(const audio::FileTags& tags, const std::filesystem::path& p
 }
 
 Result<ScanSummary> ScanLibrary(store::Store& store, const analysis::Pipeline& pipeline,
-                                const ScanOptions& options, ScanObserver* observer) {
+                                ThreadPool& pool, const ScanOptions& options,
+                                ScanObserver* observer) {
   if (options.roots.empty()) return InvalidArgument("no folder to scan");
   Scan scan(store, pipeline, observer);
-  return scan.Run(options);
+  return scan.Run(pool, options);
+}
+
+Result<LibraryScanReport> ScanAndIndex(Engine& engine, const ScanOptions& options,
+                                       ScanObserver* observer) {
+  auto analysis = engine.analysis();
+  if (!analysis.ok()) return analysis.status();
+  LibraryScanReport report;
+  auto summary = ScanLibrary(engine.store(), *(*analysis)->pipeline, engine.analysis_pool(),
+                             options, observer);
+  if (!summary.ok()) return summary.status();
+  report.summary = *summary;
+  if (summary->stopped) return report;
+  auto space = index::SpaceIndex::Open(engine.store(), index::kTimbreV1Space,
+                                       index::SyncMode::kDeriveMissing, {}, &report.index);
+  report.index_status = space.status();
+  return report;
 }
 
 Result<size_t> UpdateAlbumGains(store::Store& store) {
@@ -399,4 +418,4 @@ Result<size_t> UpdateAlbumGains(store::Store& store) {
   return albums->size();
 }
 
-}  // namespace timbre::jobs
+}  // namespace timbre::service

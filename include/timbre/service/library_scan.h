@@ -14,15 +14,19 @@
 #include <vector>
 
 #include "timbre/analysis/pipeline.h"
+#include "timbre/core/thread_pool.h"
+#include "timbre/index/space_index.h"
 #include "timbre/store/store.h"
 
 struct stat;
 
-namespace timbre::jobs {
+namespace timbre::service {
+
+class Engine;
 
 struct ScanOptions {
   std::vector<std::filesystem::path> roots;  // folders or single files
-  int threads = 1;
+  int threads = 1;  // files analysed at once, on the pool given to ScanLibrary
   // Asked before each file: true stops the scan early (a cancelled or timed-out job).
   // Finished tracks stay committed; nothing is marked gone.
   std::function<bool()> should_stop;
@@ -99,10 +103,21 @@ int64_t MtimeNs(const struct stat& st);
 std::string AlbumKey(const audio::FileTags& tags, const std::filesystem::path& path);
 
 Result<ScanSummary> ScanLibrary(store::Store& store, const analysis::Pipeline& pipeline,
-                                const ScanOptions& options, ScanObserver* observer);
+                                ThreadPool& pool, const ScanOptions& options,
+                                ScanObserver* observer);
+
+// The scan use case: scans with the engine's pipeline and analysis pool, then brings the
+// timbre-v1 similarity index up to date so that the first `similar` needs no build step.
+struct LibraryScanReport {
+  ScanSummary summary;
+  index::SyncReport index;
+  Status index_status;  // the scan's results stand even when the index could not be updated
+};
+Result<LibraryScanReport> ScanAndIndex(Engine& engine, const ScanOptions& options,
+                                       ScanObserver* observer);
 
 // Recomputes album loudness and ReplayGain album gain/peak where the store says it is
 // missing or stale; returns the number of albums updated.
 Result<size_t> UpdateAlbumGains(store::Store& store);
 
-}  // namespace timbre::jobs
+}  // namespace timbre::service

@@ -15,7 +15,7 @@
 #include "timbre/core/status.h"
 #include "timbre/store/store.h"
 
-namespace timbre::jobs {
+namespace timbre::service {
 
 // Groups of tags, chosen with --only.
 enum TagGroup : unsigned {
@@ -57,9 +57,15 @@ struct TrackTagOutcome {
   Status status;
 };
 
+class Engine;
+
+// Track ids named by `targets`: ids, files, or folders (every track under them); none: the
+// whole library. Only tracks with results count. Sorted, without repeats.
+Result<std::vector<int64_t>> TagTargets(Engine& engine, const std::vector<std::string>& targets);
+
 // Plans the track's tags and, unless `dry_run`, writes them and updates the store's record
 // of the file. A failure is reported in the outcome; only the store failing is an error.
 Result<TrackTagOutcome> WriteTrackTags(store::Store& store, int64_t track_id,
                                        const TagPlanOptions& options, bool dry_run);
 
-}  // namespace timbre::jobs
+}  // namespace timbre::service

@@ -7,9 +7,9 @@
 
 #include "test_support.h"
 #include "timbre/analysis/registry.h"
-#include "timbre/jobs/scan.h"
+#include "timbre/service/library_scan.h"
 
-namespace timbre::jobs {
+namespace timbre::service {
 
 class Recorder : public ScanObserver {
  public:
@@ -39,7 +39,8 @@ class ScanFixture : public ::testing::Test {
     options.roots = {lib()};
     options.threads = threads;
     Recorder local;
-    auto r = ScanLibrary(*store_, *pipeline_, options, recorder != nullptr ? recorder : &local);
+    auto r =
+        ScanLibrary(*store_, *pipeline_, pool_, options, recorder != nullptr ? recorder : &local);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : ScanSummary{};
   }
@@ -55,6 +56,7 @@ class ScanFixture : public ::testing::Test {
   analysis::Registry registry_;
   std::unique_ptr<analysis::Pipeline> pipeline_;
   std::unique_ptr<store::Store> store_;
+  ThreadPool pool_{2, "scan-test"};
 };
 
-}  // namespace timbre::jobs
+}  // namespace timbre::service

@@ -1,4 +1,4 @@
-#include "timbre/jobs/tag_writing.h"
+#include "timbre/service/tag_writing.h"
 
 #include <sys/stat.h>
 
@@ -13,9 +13,11 @@
 #include "timbre/analysis/registry.h"
 #include "timbre/core/hash.h"
 #include "timbre/core/text.h"
-#include "timbre/jobs/scan.h"
+#include "timbre/service/engine.h"
+#include "timbre/service/library.h"
+#include "timbre/service/library_scan.h"
 
-namespace timbre::jobs {
+namespace timbre::service {
 namespace {
 
 // The outputs of built-in analyzers that go out as nom: tags, with their decimals; a text
@@ -303,4 +305,31 @@ Result<TrackTagOutcome> WriteTrackTags(store::Store& store, int64_t track_id,
   return out;
 }
 
-}  // namespace timbre::jobs
+Result<std::vector<int64_t>> TagTargets(Engine& engine, const std::vector<std::string>& targets) {
+  namespace fs = std::filesystem;
+  auto keys = engine.store().ListTrackKeys();
+  if (!keys.ok()) return keys.status();
+  std::vector<int64_t> ids;
+  auto add_under = [&](const std::string& folder) {
+    const std::string prefix = folder.back() == '/' ? folder : folder + "/";
+    for (const auto& k : *keys) {
+      if (k.status == store::TrackStatus::kOk && k.path.rfind(prefix, 0) == 0) ids.push_back(k.id);
+    }
+  };
+  if (targets.empty()) add_under("/");
+  for (const auto& t : targets) {
+    std::error_code ec;
+    if (fs::is_directory(t, ec)) {
+      add_under(fs::absolute(t, ec).lexically_normal().string());
+      continue;
+    }
+    auto id = ResolveTrack(engine, t);
+    if (!id.ok()) return id.status();
+    ids.push_back(*id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+}  // namespace timbre::service

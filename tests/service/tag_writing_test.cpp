@@ -1,9 +1,9 @@
 // Key notations, tag groups and nom: names, against published tables.
-#include "timbre/jobs/tag_writing.h"
+#include "timbre/service/tag_writing.h"
 
 #include <gtest/gtest.h>
 
-namespace timbre::jobs {
+namespace timbre::service {
 namespace {
 
 TEST(TagWritingTest, KeysInEveryNotation) {
@@ -48,4 +48,4 @@ TEST(TagWritingTest, NomNamesKeepTheirSixParts) {
 }
 
 }  // namespace
-}  // namespace timbre::jobs
+}  // namespace timbre::service

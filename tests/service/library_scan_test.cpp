@@ -6,7 +6,7 @@
 
 #include "scan_fixture.h"
 
-namespace timbre::jobs {
+namespace timbre::service {
 namespace {
 
 using timbre::testing::MakeTone;
@@ -110,7 +110,7 @@ TEST_F(ScanFixture, AnotherRootsTracksAreNotGone) {
   ScanOptions options;
   options.roots = {dir_ / "other"};
   Recorder rec;
-  auto r = ScanLibrary(*store_, *pipeline_, options, &rec);
+  auto r = ScanLibrary(*store_, *pipeline_, pool_, options, &rec);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->gone, 0u);
   EXPECT_EQ(Track(lib() / "a.flac").track.key.status, store::TrackStatus::kOk);
@@ -157,10 +157,10 @@ TEST_F(ScanFixture, SymlinkLoopsAndHiddenEntries) {
 TEST_F(ScanFixture, MissingRootIsAnError) {
   ScanOptions options;
   options.roots = {dir_ / "does-not-exist"};
-  auto r = ScanLibrary(*store_, *pipeline_, options, nullptr);
+  auto r = ScanLibrary(*store_, *pipeline_, pool_, options, nullptr);
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
   options.roots = {};
-  EXPECT_EQ(ScanLibrary(*store_, *pipeline_, options, nullptr).status().code(),
+  EXPECT_EQ(ScanLibrary(*store_, *pipeline_, pool_, options, nullptr).status().code(),
             StatusCode::kInvalidArgument);
 }
 
@@ -186,4 +186,4 @@ TEST(AlbumKeyTest, GroupsByAlbumAndFolder) {
 }
 
 }  // namespace
-}  // namespace timbre::jobs
+}  // namespace timbre::service
