@@ -322,7 +322,9 @@ Result<std::unique_ptr<SpaceIndex>> SpaceIndex::Open(store::Store& store, const 
     dirty = true;
     r.applied = 0;
   }
-  if (dirty) {
+  // A query never changes files on disk: a read-only open works in memory, and the next
+  // writer (a scan, `timbre index`) saves.
+  if (dirty && mode != SyncMode::kReadOnly) {
     Status saved = WriteIndexFile(path, loaded->meta, *loaded->vectors);
     r.saved = saved.ok();
     if (!saved.ok()) r.save_error = saved.message();

@@ -113,6 +113,32 @@ TEST_F(SpaceIndexTest, BuildsOnceThenFollowsChanges) {
   EXPECT_TRUE(space->Contains(later));
 }
 
+// A query reads the index file and follows the store in memory; it never writes a file, even
+// when the file is behind the store or missing.
+TEST_F(SpaceIndexTest, ReadOnlyOpensLeaveFilesAlone) {
+  AddLibrary(20, 2);
+  ASSERT_TRUE(Open());
+  const auto path = SpaceIndexPath(*store_, kTimbreV1Space);
+  auto bytes = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  const std::string before = bytes();
+  ASSERT_TRUE(store_->MarkGone({ids_[0]}).ok());
+  SyncReport r;
+  auto space = Open(&r, SyncMode::kReadOnly);
+  ASSERT_TRUE(space);
+  EXPECT_FALSE(space->Contains(ids_[0]));
+  EXPECT_FALSE(r.saved);
+  EXPECT_EQ(bytes(), before);
+  std::filesystem::remove(path);
+  space = Open(&r, SyncMode::kReadOnly);
+  ASSERT_TRUE(space);
+  EXPECT_TRUE(r.rebuilt);
+  EXPECT_EQ(space->vectors().size(), 19u);
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 TEST_F(SpaceIndexTest, DamagedIndexFileIsRebuilt) {
   AddLibrary(12, 3);
   ASSERT_TRUE(Open());

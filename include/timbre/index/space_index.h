@@ -6,8 +6,8 @@
 // the library grew past the exact-search size, or — for library-normalised spaces — the
 // library's size moved by a quarter since the normalisation was fitted). Writers (scan,
 // `timbre index`) open with kDeriveMissing: for `timbre-v1` they first derive the vectors of
-// tracks that have none from their stored descriptors. Queries open with kReadOnly and skip
-// that search of the whole store.
+// tracks that have none from their stored descriptors, and save the index file. Queries open
+// with kReadOnly: they skip that search of the whole store and never write a file.
 //
 // Thread safety: an opened SpaceIndex is read-only; its const methods may run on any thread.
 #pragma once
