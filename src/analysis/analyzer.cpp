@@ -8,6 +8,47 @@
 
 namespace timbre::analysis {
 
+Status CheckOutput(const AnalyzerInfo& info, const Output& output) {
+  auto declared = [&](const std::string& name, bool text, bool file) {
+    for (const auto& o : info.outputs) {
+      if (o.name == name) return o.text == text && o.file == file;
+    }
+    return false;
+  };
+  auto undeclared = [&](const char* what, const std::string& name) {
+    return Internal(
+               fmt::format("{}: {} output '{}' is not in its declaration", info.name, what, name))
+        .WithReason("undeclared_output");
+  };
+  auto non_finite = [&](const std::string& name) {
+    return Internal(fmt::format("{}: output '{}' is not a finite number", info.name, name))
+        .WithReason("non_finite_output");
+  };
+  for (const auto& [name, value] : output.numbers) {
+    if (!declared(name, false, false)) return undeclared("number", name);
+    if (!std::isfinite(value)) return non_finite(name);
+  }
+  for (const auto& [name, value] : output.texts) {
+    if (!declared(name, true, false)) return undeclared("text", name);
+  }
+  for (const auto& [name, file] : output.files) {
+    if (!declared(name, false, true)) return undeclared("file", name);
+    if (file.bytes.empty() && file.path.empty()) {
+      return Internal(fmt::format("{}: file output '{}' has no content", info.name, name))
+          .WithReason("empty_file_output");
+    }
+  }
+  for (const auto& [space, vector] : output.vectors) {
+    for (float v : vector) {
+      if (!std::isfinite(v)) return non_finite(space);
+    }
+  }
+  for (const auto& tag : output.tags) {
+    if (!std::isfinite(tag.score)) return non_finite(tag.name);
+  }
+  return Status::Ok();
+}
+
 Result<Params> ResolveParams(const AnalyzerInfo& info,
                              const std::map<std::string, double>& overrides) {
   Params params;

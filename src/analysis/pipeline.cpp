@@ -205,16 +205,34 @@ TrackAnalysis Pipeline::Run(const std::filesystem::path& path) const {
     return result;
   }
 
+  // A failed track keeps nothing: files the analyzers wrote for it are removed.
+  auto discard = [&result] {
+    for (const auto& a : result.analyses) {
+      for (const auto& [name, file] : a.output.files) {
+        std::error_code ec;
+        if (!file.path.empty()) std::filesystem::remove(file.path, ec);
+      }
+    }
+    result.analyses.clear();
+  };
   for (size_t i = 0; i < runs.size(); ++i) {
     const AnalyzerInfo& info = analyzers_[i].analyzer->info();
     const auto t = Clock::now();
     auto out = runs[i]->Finish(result.decode);
     seconds[i] += SecondsSince(t);
+    if (out.ok()) {
+      if (Status checked = CheckOutput(info, *out); !checked.ok()) {
+        result.status = checked;
+        result.analyses.push_back({{}, std::move(out).value(), {}});
+        discard();
+        break;
+      }
+    }
     if (!out.ok()) {
       result.status =
           Status(out.status().code(), fmt::format("{}: {}", info.name, out.status().message()))
               .WithReason("analyzer_failed");
-      result.analyses.clear();
+      discard();
       break;
     }
     AnalysisRecord record;

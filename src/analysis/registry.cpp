@@ -37,6 +37,7 @@ void RegisterBuiltinAnalyzers(Registry& registry) {
   (void)registry.Add(MakeRhythmAnalyzer());
   (void)registry.Add(MakeTonalAnalyzer());
   (void)registry.Add(MakeSpectralAnalyzer());
+  (void)registry.Add(MakeWaveformAnalyzer());
 }
 
 }  // namespace timbre::analysis

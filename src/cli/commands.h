@@ -68,6 +68,7 @@ void AddJobsCommands(CLI::App& app, GlobalOptions& global);    // jobs list, sho
 void AddModelsCommands(CLI::App& app, GlobalOptions& global);  // list, verify, show, import
 void AddNotesCommand(CLI::App& app, GlobalOptions& global);
 void AddConfigCommand(CLI::App& app, GlobalOptions& global);  // config show
+void AddGcCommand(CLI::App& app, GlobalOptions& global);
 
 // JSON text that never throws on file names with invalid UTF-8.
 std::string Dump(const nlohmann::json& j, int indent = -1);

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   AddModelsCommands(app, global);
   AddNotesCommand(app, global);
   AddConfigCommand(app, global);
+  AddGcCommand(app, global);
 
   try {
     app.parse(argc, argv);

@@ -59,6 +59,11 @@ void PrintHuman(const store::TrackDetails& d) {
       std::string shown = v.value.size() > 48 ? v.value.substr(0, 45) + "..." : v.value;
       std::printf("  %-24s %s (%zu chars)\n", v.name.c_str(), shown.c_str(), v.value.size());
     }
+    for (const auto& f : d.artifacts) {
+      if (f.analyzer != p.analyzer) continue;
+      std::printf("  %-24s file, %lld bytes, %s (sha256 %.12s)\n", f.name.c_str(),
+                  static_cast<long long>(f.size), f.media_type.c_str(), f.sha256.c_str());
+    }
     for (const auto& n : a.notes) std::printf("  note: %s\n", n.c_str());
   }
 }

@@ -70,10 +70,14 @@ HttpResponse GetJob(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse CancelJob(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse JobEvents(ApiContext& c, const HttpRequest& r, const Params& p);
 
+HttpResponse ListModels(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse ImportModel(ApiContext& c, const HttpRequest& r, const Params& p);
+
 HttpResponse ListTracks(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse GetTrack(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse SimilarTracks(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse TrackNotes(ApiContext& c, const HttpRequest& r, const Params& p);
+HttpResponse TrackArtifact(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params& p);
 HttpResponse Path(ApiContext& c, const HttpRequest& r, const Params& p);
 

@@ -38,6 +38,8 @@ const Route kRoutes[] = {
     {"GET", "/jobs/{id}", &PluginGetJob},
     {"DELETE", "/jobs/{id}", &PluginCancelJob},
     {"GET", "/v1/capabilities", &Capabilities},
+    {"GET", "/v1/models", &ListModels},
+    {"POST", "/v1/models", &ImportModel, false, true},
     {"POST", "/v1/jobs", &SubmitJob},
     {"GET", "/v1/jobs", &ListJobs},
     {"GET", "/v1/jobs/{id}", &GetJob},
@@ -47,6 +49,7 @@ const Route kRoutes[] = {
     {"GET", "/v1/tracks/{id}", &GetTrack},
     {"GET", "/v1/tracks/{id}/similar", &SimilarTracks},
     {"GET", "/v1/tracks/{id}/notes", &TrackNotes},
+    {"GET", "/v1/tracks/{id}/artifacts/{analyzer}/{name}", &TrackArtifact},
     {"POST", "/v1/mix", &Mix},
     {"GET", "/v1/path", &Path},
 };
@@ -273,13 +276,17 @@ struct ApiServer::Impl {
     }
     if (response.deferred) {
       // Counted when the work has answered, on the executor.
-      response.deferred = [this, route, start, work = std::move(response.deferred)] {
+      response.deferred = [this, route, start, range = request.Header("range"),
+                           work = std::move(response.deferred)] {
         HttpResponse answer = work();
+        if (!answer.file.empty()) ResolveFile(answer, range);
         Count(route, answer.status, start);
         return answer;
       };
       return response;
     }
+    // A file's status depends on the Range asked for: settled here, so that it is counted.
+    if (!response.file.empty()) ResolveFile(response, request.Header("range"));
     Count(route, response.status, start);
     return response;
   }
@@ -290,21 +297,25 @@ struct ApiServer::Impl {
     ApiContext& c = *context;
     RouteMetrics& m = metrics[route];
     const char* label = route < std::size(kRoutes) ? kRoutes[route].pattern : "unmatched";
+    const char* method = route < std::size(kRoutes) ? kRoutes[route].method : "*";
     const size_t slot = static_cast<size_t>(std::clamp(status, 0, 599));
     prometheus::Counter* counter = m.by_status[slot].load(std::memory_order_acquire);
     if (counter == nullptr) {
       // Two threads may both get here: Add returns the same counter for the same labels.
-      counter = &c.requests->Add({{"route", label}, {"status", std::to_string(status)}});
+      counter = &c.requests->Add(
+          {{"method", method}, {"route", label}, {"status", std::to_string(status)}});
       m.by_status[slot].store(counter, std::memory_order_release);
       if (route < std::size(kRoutes) && documented[route].count(status) == 0) {
         // A bug: the API document and the code disagree. Tests fail on this counter.
-        spdlog::error("{} {} answered {}, which docs/openapi.json does not list",
-                      kRoutes[route].method, label, status);
+        spdlog::error("{} {} answered {}, which docs/openapi.json does not list", method, label,
+                      status);
       }
     }
     counter->Increment();
     if (route < std::size(kRoutes) && documented[route].count(status) == 0) {
-      c.undocumented->Add({{"route", label}, {"status", std::to_string(status)}}).Increment();
+      c.undocumented
+          ->Add({{"method", method}, {"route", label}, {"status", std::to_string(status)}})
+          .Increment();
     }
     prometheus::Histogram* latency = m.latency.load(std::memory_order_acquire);
     if (latency == nullptr) {
@@ -329,6 +340,11 @@ struct ApiServer::Impl {
         return r;
       }
       client = "key:" + *key;
+    }
+    if (request.body_too_large) {
+      return ErrorReply(
+          TooLarge(fmt::format("the body is larger than {} bytes", request.body_limit))
+              .WithReason("body_too_large"));
     }
     if (!route.open) {
       const double wait = c.limiter.Take(client);
@@ -372,10 +388,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(service::Engine& engine) {
     return p;
   };
   auto server = HttpServer::Start(
-      http, [raw](const HttpRequest& r) { return raw->Handle(r); },
-      ErrorReply(TooLarge(fmt::format("the body is larger than {} bytes", http.max_body_bytes))
-                     .WithReason("body_too_large")),
-      policy);
+      http, [raw](const HttpRequest& r) { return raw->Handle(r); }, policy);
   if (!server.ok()) return server.status();
   impl->http = std::move(server).value();
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));

@@ -136,6 +136,21 @@ HttpResponse TrackNotes(ApiContext& c, const HttpRequest& r, const Params& p) {
   return midi;
 }
 
+HttpResponse TrackArtifact(ApiContext& c, const HttpRequest&, const Params& p) {
+  auto id = PathId(p, "track");
+  if (!id.ok()) return ErrorReply(id.status());
+  auto file = service::TrackArtifact(c.engine, *id, p.at("analyzer"), p.at("name"));
+  if (!file.ok()) return ErrorReply(file.status());
+  HttpResponse r;
+  r.file = file->path;
+  r.content_type = file->artifact.media_type;
+  r.headers["Content-Disposition"] = fmt::format("inline; filename=\"track-{}-{}-{}\"", *id,
+                                                 file->artifact.analyzer, file->artifact.name);
+  // Content-addressed: the bytes under this hash never change.
+  r.headers["Cache-Control"] = "private, max-age=3600";
+  return r;
+}
+
 HttpResponse Mix(ApiContext& c, const HttpRequest& r, const Params&) {
   auto body = ParseObject(r);
   if (!body.ok()) return ErrorReply(body.status());

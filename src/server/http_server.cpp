@@ -228,45 +228,19 @@ MHD_Result SendError(MHD_Connection* connection, int status, const std::string& 
   return SendBody(connection, r);
 }
 
-// A file from disk, whole or the one range asked for; HEAD gets the same headers.
-MHD_Result SendFile(MHD_Connection* connection, const std::string& range_header, HttpResponse& r) {
+// The part of a file that ResolveFile settled (HEAD gets the same headers, no body).
+MHD_Result SendFile(MHD_Connection* connection, HttpResponse& r) {
+  if (r.status != 200 && r.status != 206) return SendBody(connection, r);
   const int fd = open(r.file.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st {};
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    if (fd >= 0) close(fd);
-    return SendError(connection, 404, "not_found", "the file is no longer there");
-  }
-  const auto size = static_cast<uint64_t>(st.st_size);
-  r.headers["Accept-Ranges"] = "bytes";
-  r.headers["Last-Modified"] = HttpDate(st.st_mtime);
-  r.headers["ETag"] = fmt::format("\"{:x}-{:x}\"", size, static_cast<uint64_t>(st.st_mtime));
-  ByteRange range;
-  const RangeAnswer answer = ParseRange(range_header, size, &range);
-  if (answer == RangeAnswer::kUnsatisfiable) {
-    close(fd);
-    r.headers["Content-Range"] = fmt::format("bytes */{}", size);
-    HttpResponse refused;
-    refused.status = 416;
-    refused.headers = r.headers;
-    refused.body = fmt::format(
-        R"({{"code":"range_not_satisfiable","message":"the file has {} bytes"}})", size);
-    return SendBody(connection, refused);
-  }
-  uint64_t offset = 0, length = size;
-  unsigned status = static_cast<unsigned>(r.status);
-  if (answer == RangeAnswer::kPartial) {
-    offset = range.first;
-    length = range.last - range.first + 1;
-    status = 206;
-    r.headers["Content-Range"] = fmt::format("bytes {}-{}/{}", range.first, range.last, size);
-  }
-  MHD_Response* response = MHD_create_response_from_fd_at_offset64(length, fd, offset);
+  if (fd < 0) return SendError(connection, 404, "not_found", "the file is no longer there");
+  MHD_Response* response =
+      MHD_create_response_from_fd_at_offset64(r.file_length, fd, r.file_offset);
   if (response == nullptr) {
     close(fd);
     return MHD_NO;
   }
   AddHeaders(response, r);
-  return Queue(connection, status, response);
+  return Queue(connection, static_cast<unsigned>(r.status), response);
 }
 
 ssize_t ReadStream(void* cls, uint64_t, char* buf, size_t max) {
@@ -294,10 +268,46 @@ ssize_t ReadStream(void* cls, uint64_t, char* buf, size_t max) {
 
 }  // namespace
 
+void ResolveFile(HttpResponse& r, const std::string& range_header) {
+  if (r.file_length != UINT64_MAX) return;  // settled already
+  struct stat st {};
+  if (stat(r.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    r.status = 404;
+    r.content_type = "application/json";
+    r.body = R"({"code":"not_found","message":"the file is no longer there"})";
+    r.file.clear();
+    return;
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  r.headers["Accept-Ranges"] = "bytes";
+  r.headers["Last-Modified"] = HttpDate(st.st_mtime);
+  r.headers["ETag"] = fmt::format("\"{:x}-{:x}\"", size, static_cast<uint64_t>(st.st_mtime));
+  ByteRange range;
+  switch (ParseRange(range_header, size, &range)) {
+    case RangeAnswer::kUnsatisfiable:
+      r.status = 416;
+      r.headers["Content-Range"] = fmt::format("bytes */{}", size);
+      r.content_type = "application/json";
+      r.body = fmt::format(
+          R"({{"code":"range_not_satisfiable","message":"the file has {} bytes"}})", size);
+      r.file.clear();
+      return;
+    case RangeAnswer::kPartial:
+      r.status = 206;
+      r.file_offset = range.first;
+      r.file_length = range.last - range.first + 1;
+      r.headers["Content-Range"] = fmt::format("bytes {}-{}/{}", range.first, range.last, size);
+      return;
+    case RangeAnswer::kWhole:
+      r.file_offset = 0;
+      r.file_length = size;
+      return;
+  }
+}
+
 struct HttpServer::Impl {
   HttpOptions options;
   HttpHandler handler;
-  HttpResponse too_large;
   BodyPolicyFor policy;
   std::vector<MHD_Daemon*> daemons;
   std::vector<std::string> urls;
@@ -353,7 +363,10 @@ struct HttpServer::Impl {
   }
 
   MHD_Result Send(MHD_Connection* connection, const HttpRequest& request, HttpResponse& r) {
-    if (!r.file.empty()) return SendFile(connection, request.Header("range"), r);
+    if (!r.file.empty()) {
+      ResolveFile(r, request.Header("range"));
+      if (!r.file.empty()) return SendFile(connection, r);
+    }
     if (r.stream) return SendStream(connection, r);
     return SendBody(connection, r);
   }
@@ -480,11 +493,9 @@ struct HttpServer::Impl {
       MHD_get_connection_values(connection, MHD_HEADER_KIND, &CollectHeader, &request.headers);
       return self->Send(connection, request, *ready);
     }
-    if (pending->too_large) {
-      HttpResponse too_large = self->too_large;
-      return SendBody(connection, too_large);
-    }
-    if (!pending->upload_error.ok()) {
+    request.body_too_large = pending->too_large;
+    request.body_limit = pending->policy.max_bytes;
+    if (!pending->upload_error.ok() && !pending->too_large) {
       return SendError(connection, 500, "io_error", pending->upload_error.message());
     }
     request.body = std::move(pending->body);
@@ -578,13 +589,11 @@ struct HttpServer::Impl {
 };
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options,
-                                                      HttpHandler handler, HttpResponse too_large,
-                                                      BodyPolicyFor policy) {
+                                                      HttpHandler handler, BodyPolicyFor policy) {
   if (options.binds.empty()) return InvalidArgument("no address to listen on");
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->handler = std::move(handler);
-  impl->too_large = std::move(too_large);
   impl->policy = std::move(policy);
   impl->executor =
       std::make_unique<ThreadPool>(std::max(1, options.executor_threads), "timbre-http-x");

@@ -83,10 +83,14 @@ Result<Json> AnalyzerContracts(Engine& engine) {
     }
     Json outputs = Json::array();
     for (const auto& o : info.outputs) {
-      outputs.push_back({{"name", o.name},
-                         {"unit", o.unit},
-                         {"description", o.description},
-                         {"type", o.text ? "text" : "number"}});
+      Json out{{"name", o.name},
+               {"unit", o.unit},
+               {"description", o.description},
+               {"type", o.file   ? "file"
+                        : o.text ? "text"
+                                 : "number"}};
+      if (o.file) out["media_type"] = o.media_type;
+      outputs.push_back(std::move(out));
     }
     all.push_back(
         {{"name", info.name},
@@ -186,7 +190,14 @@ Result<models::ModelRegistry> DiscoverModels(Engine& engine, bool verify) {
 
 Result<models::ModelEntry> ImportModel(Engine& engine, const std::filesystem::path& file,
                                        const std::filesystem::path& manifest) {
-  return models::ImportModel(file, manifest, engine.models_dir());
+  auto entry = models::ImportModel(file, manifest, engine.models_dir());
+  // A manifest or file that cannot be understood, or whose sha256 differs, is the caller's
+  // input at fault, not damage to the engine's data.
+  if (!entry.ok() && entry.status().code() == StatusCode::kCorrupt) {
+    return InvalidArgument(entry.status().message())
+        .WithReason(std::string(entry.status().reason()));
+  }
+  return entry;
 }
 
 Result<Json> Capabilities(Engine& engine) {

@@ -68,6 +68,26 @@ Result<std::vector<store::TrackDetails>> TracksInFull(Engine& engine, const std:
   return tracks;
 }
 
+Result<ArtifactFile> TrackArtifact(Engine& engine, int64_t track_id, const std::string& analyzer,
+                                   const std::string& name) {
+  auto track = LoadTrack(engine, track_id);
+  if (!track.ok()) return track.status();
+  for (const auto& a : track->artifacts) {
+    if (a.analyzer != analyzer || a.name != name) continue;
+    auto path = store::ArtifactFiles(engine.store().artifact_dir()).PathOf(a.sha256);
+    if (!path.ok()) return path.status();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*path, ec)) {
+      return NotFound(fmt::format("track {}'s {} {} is missing from the artifact store ({}); "
+                                  "rescan to make it again",
+                                  track_id, analyzer, name, path->string()))
+          .WithReason("artifact_missing");
+    }
+    return ArtifactFile{a, *path};
+  }
+  return NotFound(fmt::format("track {} has no file {}/{}", track_id, analyzer, name));
+}
+
 Result<store::TrackNotes> TrackNotes(Engine& engine, const store::TrackDetails& track) {
   return store::NotesOf(track, engine.models_dir());
 }

@@ -15,6 +15,7 @@
 #include "timbre/dsp/loudness.h"
 #include "timbre/index/timbre_v1.h"
 #include "timbre/service/engine.h"
+#include "timbre/service/maintenance.h"
 
 namespace timbre::service {
 namespace {
@@ -373,6 +374,8 @@ Result<LibraryScanReport> ScanAndIndex(Engine& engine, const ScanOptions& option
   auto space = index::SpaceIndex::Open(engine.store(), index::kTimbreV1Space,
                                        index::SyncMode::kDeriveMissing, {}, &report.index);
   report.index_status = space.status();
+  auto garbage = CollectGarbage(engine);
+  if (garbage.ok()) report.artifacts_removed = garbage->files_removed;
   return report;
 }
 

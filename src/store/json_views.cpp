@@ -51,6 +51,16 @@ nlohmann::json TrackJson(const TrackDetails& d) {
     for (const auto& v : d.texts) {
       if (v.analyzer == p.analyzer) values[v.name] = {{"value", v.value}};
     }
+    // A file's value says where to fetch it (GET /v1/tracks/{id}/artifacts/{analyzer}/{name}).
+    for (const auto& f : d.artifacts) {
+      if (f.analyzer != p.analyzer) continue;
+      values[f.name] = {{"file",
+                         {{"sha256", f.sha256},
+                          {"size", f.size},
+                          {"media_type", f.media_type},
+                          {"path", "/v1/tracks/" + std::to_string(t.key.id) + "/artifacts/" +
+                                       f.analyzer + "/" + f.name}}}};
+    }
     nlohmann::json entry = {{"analyzer", p.analyzer},
                             {"version", p.analyzer_version},
                             {"params", p.params},

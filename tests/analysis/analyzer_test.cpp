@@ -10,9 +10,9 @@ namespace {
 TEST(RegistryTest, BuiltinsDeclareTheirContract) {
   Registry r;
   RegisterBuiltinAnalyzers(r);
-  ASSERT_EQ(r.All().size(), 6u);
+  ASSERT_EQ(r.All().size(), 7u);
   for (const char* name :
-       {"properties", "loudness", "fingerprint", "rhythm", "tonal", "spectral"}) {
+       {"properties", "loudness", "fingerprint", "rhythm", "tonal", "spectral", "waveform"}) {
     const Analyzer* a = r.Find(name);
     ASSERT_NE(a, nullptr) << name;
     EXPECT_FALSE(a->info().description.empty());
@@ -46,9 +46,9 @@ TEST(RegistryTest, RefusesDuplicatesAndNull) {
   RegisterBuiltinAnalyzers(r);
   const Status dup = r.Add(std::make_unique<NamedAnalyzer>("loudness"));
   EXPECT_EQ(dup.code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(r.All().size(), 6u);
-  EXPECT_TRUE(r.Add(std::make_unique<NamedAnalyzer>("extra")).ok());
   EXPECT_EQ(r.All().size(), 7u);
+  EXPECT_TRUE(r.Add(std::make_unique<NamedAnalyzer>("extra")).ok());
+  EXPECT_EQ(r.All().size(), 8u);
   EXPECT_FALSE(r.Add(nullptr).ok());
 }
 

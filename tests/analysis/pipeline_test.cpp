@@ -40,7 +40,7 @@ TEST_F(PipelineTest, AnalysesARealFile) {
   MakeTone(dir / "t.flac", 8.0, 1000.0, -23.0, 2, 48000, "-c:a flac");
   TrackAnalysis t = pipeline_->Run(dir / "t.flac");
   ASSERT_TRUE(t.status.ok()) << t.status.ToString();
-  ASSERT_EQ(t.analyses.size(), 6u);
+  ASSERT_EQ(t.analyses.size(), 7u);
   for (const auto& a : t.analyses) {
     const AnalyzerInfo& info = registry_.Find(a.provenance.analyzer)->info();
     EXPECT_EQ(a.provenance.analyzer_version, info.version);

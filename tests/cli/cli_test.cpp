@@ -152,15 +152,19 @@ TEST_F(CliTest, AnalyzersDescribeThemselves) {
   const auto r = Timbre("analyzers --json");
   ASSERT_EQ(r.exit_code, 0);
   const auto all = nlohmann::json::parse(r.output);
-  // The six built-ins, then `notes`, absent without its model, saying how to install it.
-  ASSERT_EQ(all.size(), 7u);
-  EXPECT_EQ(all[6]["name"], "notes");
-  EXPECT_EQ(all[6]["installed"], false);
-  for (size_t i = 0; i < 6; ++i) {
+  // The seven built-ins, then `notes`, absent without its model, saying how to install it.
+  ASSERT_EQ(all.size(), 8u);
+  EXPECT_EQ(all[7]["name"], "notes");
+  EXPECT_EQ(all[7]["installed"], false);
+  for (size_t i = 0; i < 7; ++i) {
     const auto& a = all[i];
     EXPECT_FALSE(a["outputs"].empty());
     EXPECT_GE(a["version"].get<int>(), 1);
   }
+  // A file output says what kind of file it is.
+  EXPECT_EQ(all[6]["name"], "waveform");
+  EXPECT_EQ(all[6]["outputs"][1]["type"], "file");
+  EXPECT_EQ(all[6]["outputs"][1]["media_type"], "application/vnd.audiowaveform.dat");
 }
 
 TEST_F(CliTest, DefaultStoreFollowsXdgAndTimbreDb) {

@@ -44,7 +44,7 @@ TEST(SqliteStoreTest, CreatesMigratesAndReopens) {
   {
     auto s = OpenStore(db);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
-    EXPECT_EQ((*s)->schema_version(), 3);
+    EXPECT_EQ((*s)->schema_version(), 4);
     EXPECT_EQ((*s)->description(), "sqlite:" + db);
     first_id = (*s)->instance_id();
     ASSERT_TRUE((*s)->CommitTrack(MakeWrite("/m/a.flac")).ok());
@@ -192,6 +192,94 @@ TEST(SqliteStoreTest, RefusesANewerSchema) {
   auto s = OpenStore(db);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("newer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace timbre::store
+
+namespace timbre::store {
+namespace {
+
+// A write whose waveform analysis made a file.
+TrackWrite WithFile(const std::string& path, const std::string& bytes) {
+  TrackWrite w = MakeWrite(path);
+  analysis::AnalysisRecord f;
+  f.provenance = {"waveform", 1, "", "def", "0.1.0", "whole stream", 0.01, "", ""};
+  f.output.files["peaks"] = {"application/vnd.audiowaveform.dat", bytes, {}};
+  w.analyses.push_back(f);
+  return w;
+}
+
+std::string ReadAll(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Files of analyses land in the artifact folder under their sha256, once however many tracks
+// share them; rows name them with size and media type; replacing or dropping the analysis
+// drops the rows, and the files wait for garbage collection.
+TEST(SqliteStoreTest, ArtifactsAreKeptByHashAndFollowTheirAnalysis) {
+  TempDir dir;
+  auto s = OpenStore((dir / "t.db").string());
+  ASSERT_TRUE(s.ok());
+  Store& store = **s;
+  EXPECT_EQ(store.artifact_dir(), dir / "t.db.artifacts");
+  auto a = store.CommitTrack(WithFile("/m/a.flac", "same bytes"));
+  auto b = store.CommitTrack(WithFile("/m/b.flac", "same bytes"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto details = *store.GetTrack(*a);
+  ASSERT_EQ(details->artifacts.size(), 1u);
+  const StoredArtifact& art = details->artifacts[0];
+  EXPECT_EQ(art.analyzer, "waveform");
+  EXPECT_EQ(art.name, "peaks");
+  EXPECT_EQ(art.size, 10);
+  EXPECT_EQ(art.media_type, "application/vnd.audiowaveform.dat");
+  // sha256 of "same bytes", as `printf 'same bytes' | sha256sum` prints it.
+  EXPECT_EQ(art.sha256, "58100dc8fc06562ce3e578231dc948e083520ee49c4b4ee5a5a28bb4b4003feb");
+  ArtifactFiles files(store.artifact_dir());
+  auto path = files.PathOf(art.sha256);
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(ReadAll(*path), "same bytes");
+  auto listed = files.List();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 1u);  // one file for both tracks
+  EXPECT_EQ(*store.ArtifactHashes(), std::vector<std::string>{art.sha256});
+
+  // Gone: the track's file-making analysis and its row go; its other results stay.
+  ASSERT_TRUE(store.MarkGone({*a}).ok());
+  details = *store.GetTrack(*a);
+  EXPECT_TRUE(details->artifacts.empty());
+  EXPECT_EQ(details->analyses.size(), 1u);        // loudness
+  EXPECT_EQ(details->track.key.signature, "");    // analysed again if it comes back
+  EXPECT_EQ(store.ArtifactHashes()->size(), 1u);  // b still names it
+  // Analysed again with other bytes: b's row moves to the new file.
+  ASSERT_TRUE(store.CommitTrack(WithFile("/m/b.flac", "other bytes")).ok());
+  auto hashes = *store.ArtifactHashes();
+  ASSERT_EQ(hashes.size(), 1u);
+  EXPECT_NE(hashes[0], art.sha256);
+  EXPECT_EQ(files.List()->size(), 2u);  // the old file stays until collected
+  // Hashes are checked before they become paths.
+  EXPECT_FALSE(files.PathOf("../../etc/passwd").ok());
+  EXPECT_FALSE(files.PathOf(std::string(64, 'G')).ok());
+}
+
+// A file output written by the analyzer is moved in, not copied.
+TEST(SqliteStoreTest, ArtifactFilesAreMovedIn) {
+  TempDir dir;
+  auto s = OpenStore((dir / "t.db").string());
+  ASSERT_TRUE(s.ok());
+  std::ofstream(dir / "made.bin", std::ios::binary) << "rendered";
+  TrackWrite w = MakeWrite("/m/c.flac");
+  analysis::AnalysisRecord f;
+  f.provenance = {"render", 1, "", "x", "0.1.0", "whole stream", 0.0, "", ""};
+  f.output.files["midi"] = {"audio/midi", "", dir / "made.bin"};
+  w.analyses.push_back(f);
+  auto id = (*s)->CommitTrack(w);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_FALSE(std::filesystem::exists(dir / "made.bin"));
+  const auto art = (*(*s)->GetTrack(*id))->artifacts.at(0);
+  EXPECT_EQ(art.size, 8);
+  EXPECT_EQ(ReadAll(*ArtifactFiles((*s)->artifact_dir()).PathOf(art.sha256)), "rendered");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 // whatever the track's length.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,10 +31,28 @@ struct ParamSpec {
 };
 
 struct OutputSpec {
+  OutputSpec() = default;
+  OutputSpec(std::string name_, std::string unit_, std::string description_, bool text_ = false)
+      : name(std::move(name_)),
+        unit(std::move(unit_)),
+        description(std::move(description_)),
+        text(text_) {}
+  // A file output of this media type.
+  static OutputSpec File(std::string name, std::string description, std::string media_type) {
+    OutputSpec o(std::move(name), "", std::move(description));
+    o.file = true;
+    o.media_type = std::move(media_type);
+    return o;
+  }
+
   std::string name;  // "integrated_lufs"; stored as "<analyzer>.<name>"
   std::string unit;  // "LUFS", "dB", "s", "Hz", "" for unitless or text
   std::string description;
   bool text = false;  // a text value (an encoded fingerprint) instead of a number
+  // A file (a waveform, a stem, a MIDI rendering) kept in the artifact store, of this media
+  // type, instead of a number.
+  bool file = false;
+  std::string media_type;
 };
 
 struct AnalyzerInfo {
@@ -56,16 +75,27 @@ struct AnalyzerInfo {
 using Params = std::map<std::string, double>;
 
 // What one analyzer found for one track. Numbers are finite by contract; an output that
-// cannot be measured (loudness of silence) is absent, with a note that says why.
+// cannot be measured (loudness of silence) is absent, with a note that says why. The pipeline
+// checks each output against the declaration: an undeclared output or a NaN/Inf fails the
+// track with the analyzer named, and nothing of it is stored.
 struct TagOutput {
   std::string name;   // "nom:essentia_effnet_1_mood_aggressive_1_aggressive"
   std::string value;  // "high"
   double score = 0.0;
 };
 
+// A file an analyzer made: its bytes in memory, or a file it wrote (the store moves it into
+// the artifact store).
+struct FileOutput {
+  std::string media_type;  // as the declaration says
+  std::string bytes;
+  std::filesystem::path path;  // instead of bytes, for large files
+};
+
 struct Output {
   std::map<std::string, double> numbers;
   std::map<std::string, std::string> texts;
+  std::map<std::string, FileOutput> files;            // declared file outputs by name
   std::map<std::string, std::vector<float>> vectors;  // embedding space → the track's vector
   std::vector<TagOutput> tags;
   std::vector<std::string> notes;
@@ -100,6 +130,11 @@ class Analyzer {
 // and fills defaults.
 Result<Params> ResolveParams(const AnalyzerInfo& info,
                              const std::map<std::string, double>& overrides);
+
+// Whether `output` keeps to `info`'s declaration: every number, text and file declared as
+// such, every number, vector value and tag score finite. The error names the analyzer and the
+// output (reason undeclared_output or non_finite_output).
+Status CheckOutput(const AnalyzerInfo& info, const Output& output);
 
 // Canonical "name=value;..." of resolved parameters, and its hash for provenance.
 std::string CanonicalParams(const Params& params);

@@ -20,7 +20,7 @@ class Registry {
   std::vector<std::unique_ptr<Analyzer>> analyzers_;
 };
 
-// properties, loudness, fingerprint, rhythm, tonal, spectral.
+// properties, loudness, fingerprint, rhythm, tonal, spectral, waveform.
 void RegisterBuiltinAnalyzers(Registry& registry);
 
 // Album loudness is not a per-track analyzer: the scan computes it per album from the

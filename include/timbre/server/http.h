@@ -42,6 +42,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string client;  // the peer's address, "127.0.0.1" or "::1"
+  // The body was larger than its limit: it was read and dropped, and the handler answers.
+  bool body_too_large = false;
+  uint64_t body_limit = 0;
   // For routes that take uploads: the files, and a multipart body's text fields.
   std::vector<UploadedFile> files;
   std::map<std::string, std::string> form;
@@ -77,6 +80,8 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;
   // Instead of `body`, at most one of:
   std::filesystem::path file;              // sent from disk; Range and HEAD answered
+  uint64_t file_offset = 0;                // the part of `file` sent, once ResolveFile ran
+  uint64_t file_length = UINT64_MAX;       // UINT64_MAX: to the end
   std::shared_ptr<ResponseStream> stream;  // written over time, chunked
   std::function<HttpResponse()> deferred;  // run on the executor; its answer is sent
 };
@@ -85,7 +90,7 @@ struct HttpResponse {
 // body arrives.
 struct BodyPolicy {
   bool upload = false;     // streamed to files on disk instead of memory
-  uint64_t max_bytes = 0;  // beyond this the request is answered with `too_large`
+  uint64_t max_bytes = 0;  // beyond this the body is dropped and the request flagged
 };
 
 struct HttpOptions {
@@ -105,10 +110,9 @@ using BodyPolicyFor = std::function<BodyPolicy(const std::string& method, const 
 
 class HttpServer {
  public:
-  // Binds every address and starts serving. `too_large` answers a body over its limit;
-  // `policy` may be empty (every body in memory up to max_body_bytes).
+  // Binds every address and starts serving. `policy` may be empty (every body in memory up
+  // to max_body_bytes).
   static Result<std::unique_ptr<HttpServer>> Start(const HttpOptions& options, HttpHandler handler,
-                                                   HttpResponse too_large,
                                                    BodyPolicyFor policy = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -137,5 +141,11 @@ struct ByteRange {
 };
 enum class RangeAnswer { kWhole, kPartial, kUnsatisfiable };
 RangeAnswer ParseRange(const std::string& header, uint64_t size, ByteRange* range);
+
+// Settles a file response against the request's Range header: its status (200, 206, 416, or
+// 404 when the file is not there), the part to send, and the headers that describe it
+// (Accept-Ranges, Content-Range, Last-Modified, ETag). The server does this itself for a file
+// response left unsettled; a handler's caller settles it first to know the final status.
+void ResolveFile(HttpResponse& response, const std::string& range_header);
 
 }  // namespace timbre::server

@@ -28,7 +28,9 @@ std::string ModelState(const models::ModelEntry& entry);
 
 // The models folder read (and checked against its sha256s when `verify`).
 Result<models::ModelRegistry> DiscoverModels(Engine& engine, bool verify);
-// Copies a model and its manifest into the models folder after checking the sha256.
+// Copies a model and its manifest into the models folder after checking the sha256 (a
+// mismatch or a bad manifest is InvalidArgument; another model of the same id, AlreadyExists).
+// The running engine's analyzers are not reloaded: the model runs from the next start.
 Result<models::ModelEntry> ImportModel(Engine& engine, const std::filesystem::path& file,
                                        const std::filesystem::path& manifest);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,15 @@ Result<TrackPage> ListTracks(Engine& engine, const TrackPageRequest& request);
 
 // Every ok track matching `where`, in full (what `export` writes).
 Result<std::vector<store::TrackDetails>> TracksInFull(Engine& engine, const std::string& where);
+
+// A file of a track's analysis, found on disk: NotFound when the track has no such file (or
+// the artifact store lost it).
+struct ArtifactFile {
+  store::StoredArtifact artifact;
+  std::filesystem::path path;
+};
+Result<ArtifactFile> TrackArtifact(Engine& engine, int64_t track_id, const std::string& analyzer,
+                                   const std::string& name);
 
 // The note events `notes` stored for a track; NotFound with reason no_notes when it has none.
 Result<store::TrackNotes> TrackNotes(Engine& engine, const store::TrackDetails& track);

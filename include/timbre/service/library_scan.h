@@ -107,11 +107,13 @@ Result<ScanSummary> ScanLibrary(store::Store& store, const analysis::Pipeline& p
                                 ScanObserver* observer);
 
 // The scan use case: scans with the engine's pipeline and analysis pool, then brings the
-// timbre-v1 similarity index up to date so that the first `similar` needs no build step.
+// timbre-v1 similarity index up to date so that the first `similar` needs no build step, and
+// removes artifact files no analysis names any more.
 struct LibraryScanReport {
   ScanSummary summary;
   index::SyncReport index;
   Status index_status;  // the scan's results stand even when the index could not be updated
+  size_t artifacts_removed = 0;  // files of gone or re-analysed tracks, over an hour old
 };
 Result<LibraryScanReport> ScanAndIndex(Engine& engine, const ScanOptions& options,
                                        ScanObserver* observer);

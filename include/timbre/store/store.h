@@ -17,6 +17,7 @@
 #include "timbre/analysis/pipeline.h"
 #include "timbre/audio/tags.h"
 #include "timbre/core/status.h"
+#include "timbre/store/artifacts.h"
 #include "timbre/store/filter.h"
 #include "timbre/store/job_records.h"
 
@@ -86,6 +87,7 @@ struct TrackDetails {
   std::vector<Descriptor> descriptors;
   std::vector<TextValue> texts;
   std::vector<ModelTag> tags;
+  std::vector<StoredArtifact> artifacts;  // files of its analyses, in the artifact store
 };
 
 // Everything one scanned file produces, written in one transaction. Analyses replace the
@@ -172,10 +174,13 @@ class Store {
   virtual Result<std::vector<TrackKey>> FindByContentHash(const std::string& hash) = 0;
 
   // Inserts or replaces the track at write.track.key.path with its analyses; returns its id.
+  // The analyses' file outputs go into the artifact store first (files they name are moved).
   virtual Result<int64_t> CommitTrack(const TrackWrite& write) = 0;
   // A file moved: the row keeps its id and results, and takes the new path.
   virtual Status MoveTrack(int64_t id, const std::string& new_path, int64_t size,
                            int64_t mtime_ns) = 0;
+  // The files are gone: the tracks are marked so, and the analyses that made files (and the
+  // files' rows) are dropped, to be made again if the audio comes back.
   virtual Status MarkGone(const std::vector<int64_t>& ids) = 0;
   // The file was rewritten with the same audio (its tags were written): its new size, time
   // and hash replace the old, so the next scan keeps the track's results.
@@ -203,6 +208,9 @@ class Store {
 
   // Where files that live beside the store (vector indexes) are kept.
   virtual std::filesystem::path index_dir() const = 0;
+  // The artifact store's folder (store/artifacts.h), and the hashes its rows name.
+  virtual std::filesystem::path artifact_dir() const = 0;
+  virtual Result<std::vector<std::string>> ArtifactHashes() = 0;
   // Numeric outputs of ok tracks that have no vector in `space` yet.
   virtual Result<std::vector<TrackNumbers>> NumbersOfTracksWithout(const std::string& space) = 0;
   virtual Status PutEmbeddings(const std::vector<EmbeddingWrite>& rows) = 0;

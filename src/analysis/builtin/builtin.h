@@ -22,5 +22,6 @@ std::unique_ptr<Analyzer> MakeFingerprintAnalyzer();
 std::unique_ptr<Analyzer> MakeRhythmAnalyzer();
 std::unique_ptr<Analyzer> MakeTonalAnalyzer();
 std::unique_ptr<Analyzer> MakeSpectralAnalyzer();
+std::unique_ptr<Analyzer> MakeWaveformAnalyzer();
 
 }  // namespace timbre::analysis

@@ -48,6 +48,10 @@ class ModelAnalyzer : public Analyzer {
         info_.outputs.push_back({slot.key + "." + label + ".spread", "",
                                  fmt::format("standard deviation of {}'s score", label), false});
       }
+      info_.outputs.push_back(
+          {slot.key + ".tag_prefix", "",
+           "the nom: prefix of this model's tags; tag writers drop its tags that no longer apply",
+           true});
     }
   }
 

@@ -170,6 +170,21 @@ CREATE TABLE job_attempts (
   PRIMARY KEY (job_id, number)
 );
 )sql"},
+    // Files of analyses, kept by hash in the artifact folder beside the database. They belong
+    // to their analysis: replacing or dropping it drops them.
+    {4, R"sql(
+CREATE TABLE artifacts (
+  analysis_id INTEGER NOT NULL REFERENCES analyses (id) ON DELETE CASCADE,
+  track_id INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  media_type TEXT NOT NULL,
+  PRIMARY KEY (analysis_id, name)
+);
+CREATE INDEX artifacts_track ON artifacts (track_id);
+CREATE INDEX artifacts_sha256 ON artifacts (sha256);
+)sql"},
 };
 
 }  // namespace

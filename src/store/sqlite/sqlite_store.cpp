@@ -93,6 +93,17 @@ class SqliteStore : public Store {
   }
 
   Result<int64_t> CommitTrack(const TrackWrite& w) override {
+    // Files first, outside the lock (hashing and syncing take a while): a crash before the
+    // rows commit leaves files no row names, which garbage collection removes.
+    ArtifactFiles files(artifact_dir());
+    std::vector<std::vector<std::pair<std::string, PutArtifact>>> put(w.analyses.size());
+    for (size_t i = 0; i < w.analyses.size(); ++i) {
+      for (const auto& [name, file] : w.analyses[i].output.files) {
+        auto stored = files.Put(file);
+        if (!stored.ok()) return stored.status();
+        put[i].emplace_back(name, *stored);
+      }
+    }
     std::lock_guard lock(mu_);
     Transaction tx(*db_);
     TIMBRE_RETURN_IF_ERROR(tx.begun());
@@ -157,7 +168,9 @@ RETURNING id)sql");
       del.Bind(1, id);
       TIMBRE_RETURN_IF_ERROR(del.Run());
     }
-    for (const auto& a : w.analyses) TIMBRE_RETURN_IF_ERROR(InsertAnalysis(id, a, now));
+    for (size_t i = 0; i < w.analyses.size(); ++i) {
+      TIMBRE_RETURN_IF_ERROR(InsertAnalysis(id, w.analyses[i], now, put[i]));
+    }
     TIMBRE_RETURN_IF_ERROR(InvalidateAlbum(t.album_key));
     if (old_album != t.album_key) TIMBRE_RETURN_IF_ERROR(InvalidateAlbum(old_album));
     TIMBRE_RETURN_IF_ERROR(tx.Commit());
@@ -209,12 +222,19 @@ UPDATE tracks SET size = ?2, mtime_ns = ?3, content_hash = ?4, updated_at = ?5 W
     std::lock_guard lock(mu_);
     Transaction tx(*db_);
     TIMBRE_RETURN_IF_ERROR(tx.begun());
-    Statement s(db_->handle(), "UPDATE tracks SET status = 'gone', updated_at = ?2 WHERE id = ?1");
+    // The signature is cleared so that a file coming back is analysed again, files included.
+    Statement s(db_->handle(),
+                "UPDATE tracks SET status = 'gone', signature = '', updated_at = ?2 WHERE id = ?1");
+    Statement files(db_->handle(), R"sql(
+DELETE FROM analyses WHERE id IN (SELECT analysis_id FROM artifacts WHERE track_id = ?1))sql");
     const std::string now = NowIso8601();
     for (int64_t id : ids) {
       s.Bind(1, id).Bind(2, now);
       TIMBRE_RETURN_IF_ERROR(s.Run());
       s.Reset();
+      files.Bind(1, id);
+      TIMBRE_RETURN_IF_ERROR(files.Run());
+      files.Reset();
       TIMBRE_RETURN_IF_ERROR(InvalidateAlbumOf(id));
     }
     return tx.Commit();
@@ -340,6 +360,15 @@ LEFT JOIN analyses a ON a.id = g.analysis_id WHERE g.track_id = ?1 ORDER BY g.na
     gs.Bind(1, id);
     while (gs.Step(&st)) d.tags.push_back({gs.Text(0), gs.Text(1), gs.Text(2), gs.Real(3)});
     if (!st.ok()) return st;
+    Statement& fs = db_->Cached(R"sql(
+SELECT a.analyzer, f.name, f.sha256, f.size, f.media_type FROM artifacts f
+JOIN analyses a ON a.id = f.analysis_id WHERE f.track_id = ?1 ORDER BY a.analyzer, f.name)sql");
+    TIMBRE_RETURN_IF_ERROR(fs.prepared());
+    fs.Bind(1, id);
+    while (fs.Step(&st)) {
+      d.artifacts.push_back({fs.Text(0), fs.Text(1), fs.Text(2), fs.Int(3), fs.Text(4)});
+    }
+    if (!st.ok()) return st;
     return std::optional<TrackDetails>(std::move(d));
   }
 
@@ -394,6 +423,16 @@ FROM tracks)sql");
   }
 
   std::filesystem::path index_dir() const override { return path_ + ".index"; }
+  std::filesystem::path artifact_dir() const override { return path_ + ".artifacts"; }
+  Result<std::vector<std::string>> ArtifactHashes() override {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "SELECT DISTINCT sha256 FROM artifacts");
+    std::vector<std::string> out;
+    Status st;
+    while (s.Step(&st)) out.push_back(s.Text(0));
+    if (!st.ok()) return st;
+    return out;
+  }
 
   Result<std::vector<TrackNumbers>> NumbersOfTracksWithout(const std::string& space) override {
     std::lock_guard lock(mu_);
@@ -491,8 +530,8 @@ FROM tracks)sql");
   }
 
   // Callers hold mu_ and an open transaction.
-  Status InsertAnalysis(int64_t track_id, const analysis::AnalysisRecord& a,
-                        const std::string& now) {
+  Status InsertAnalysis(int64_t track_id, const analysis::AnalysisRecord& a, const std::string& now,
+                        const std::vector<std::pair<std::string, PutArtifact>>& files = {}) {
     const auto& p = a.provenance;
     nlohmann::json notes = a.output.notes;
     Statement s(db_->handle(), R"sql(
@@ -547,6 +586,15 @@ ON CONFLICT (track_id, name) DO UPDATE SET analysis_id = excluded.analysis_id,
       g.Bind(5, tag.score);
       TIMBRE_RETURN_IF_ERROR(g.Run());
       g.Reset();
+    }
+    Statement f(db_->handle(), R"sql(
+INSERT INTO artifacts (analysis_id, track_id, name, sha256, size, media_type)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql");
+    for (const auto& [name, put] : files) {
+      f.Bind(1, analysis_id).Bind(2, track_id).Bind(3, name).Bind(4, put.sha256);
+      f.Bind(5, put.size).Bind(6, a.output.files.at(name).media_type);
+      TIMBRE_RETURN_IF_ERROR(f.Run());
+      f.Reset();
     }
     return Status::Ok();
   }
