@@ -621,14 +621,22 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options
       for (auto* d : impl->daemons) MHD_stop_daemon(d);
       return InvalidArgument(fmt::format("cannot bind to '{}': not an IPv4 or IPv6 address", bind));
     }
-    MHD_Daemon* daemon = MHD_start_daemon(
-        flags, static_cast<uint16_t>(port), nullptr, nullptr, &Impl::Access, impl.get(),
-        MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&storage), MHD_OPTION_THREAD_POOL_SIZE,
-        static_cast<unsigned>(std::max(1, options.threads)), MHD_OPTION_CONNECTION_LIMIT,
-        options.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, options.idle_timeout_s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        kConnectionMemory, MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed, impl.get(),
-        MHD_OPTION_END);
+    std::vector<MHD_OptionItem> items = {
+        {MHD_OPTION_SOCK_ADDR, 0, &storage},
+        {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(options.connection_limit), nullptr},
+        {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(options.idle_timeout_s), nullptr},
+        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, nullptr},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(kConnectionMemory), nullptr},
+        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::Completed), impl.get()},
+    };
+    // One thread is the daemon's own polling thread: a pool of one is refused with a warning.
+    if (options.threads > 1) {
+      items.push_back({MHD_OPTION_THREAD_POOL_SIZE, options.threads, nullptr});
+    }
+    items.push_back({MHD_OPTION_END, 0, nullptr});
+    MHD_Daemon* daemon =
+        MHD_start_daemon(flags, static_cast<uint16_t>(port), nullptr, nullptr, &Impl::Access,
+                         impl.get(), MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END);
     if (daemon == nullptr) {
       for (auto* d : impl->daemons) MHD_stop_daemon(d);
       return IoError(fmt::format("cannot listen on {}:{} (in use, or not allowed)", bind, port));

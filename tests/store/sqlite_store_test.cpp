@@ -229,7 +229,7 @@ TEST(SqliteStoreTest, ArtifactsAreKeptByHashAndFollowTheirAnalysis) {
   ASSERT_TRUE(a.ok() && b.ok());
   auto details = *store.GetTrack(*a);
   ASSERT_EQ(details->artifacts.size(), 1u);
-  const StoredArtifact& art = details->artifacts[0];
+  const StoredArtifact art = details->artifacts[0];
   EXPECT_EQ(art.analyzer, "waveform");
   EXPECT_EQ(art.name, "peaks");
   EXPECT_EQ(art.size, 10);
