@@ -17,7 +17,9 @@
 
 #include "timbre/analysis/model_analyzers.h"
 #include "timbre/analysis/pipeline.h"
+#include "timbre/core/config.h"
 #include "timbre/dsp/logmel.h"
+#include "timbre/models/model_cache.h"
 
 namespace {
 
@@ -40,6 +42,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s MODELS_DIR BATCH FILE...\n", argv[0]);
     return 2;
   }
+  // The plugin is found the way timbre finds it: models.torch_plugin from the environment
+  // (TIMBRE_TORCH_PLUGIN), else beside the binary.
+  auto config = Config::Load("", false);
+  if (!config.ok()) {
+    std::fprintf(stderr, "model_bench: %s\n", config.status().message().c_str());
+    return 2;
+  }
+  models::UseTorchPlugin(config->Text("models.torch_plugin"));
   analysis::Registry registry;
   analysis::ModelSetupOptions options;
   options.dir = argv[1];

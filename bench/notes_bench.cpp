@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "timbre/core/config.h"
 #include "timbre/models/model_cache.h"
 #include "timbre/models/registry.h"
 #include "timbre/models/transcriber.h"
@@ -51,6 +52,11 @@ int main(int argc, char** argv) {
   std::vector<float> samples(bytes.size() / sizeof(float));
   std::memcpy(samples.data(), bytes.data(), samples.size() * sizeof(float));
 
+  // The plugin is found the way timbre finds it: models.torch_plugin from the environment
+  // (TIMBRE_TORCH_PLUGIN), else beside the binary.
+  auto config = Config::Load("", false);
+  if (!config.ok()) return Fail(config.status().message());
+  models::UseTorchPlugin(config->Text("models.torch_plugin"));
   const models::RuntimeLookup& lookup = models::TorchRuntime();
   if (lookup.runtime == nullptr) return Fail(lookup.reason);
   lookup.runtime->SetThreads(1);
