@@ -10,11 +10,16 @@
 # other 199 connections (about 200 / capacity). Paced: random seeds at offered rates (RATES,
 # default twice and three times the 10,000 req/s target), each connection pausing a random
 # while between requests: the latency a client sees while the server carries that load.
+# Under a scan: the same paced random-similar load (SCAN_RATE) idle, then while a scan job
+# analyses SCAN_FILES new files in the same server (its workers take the cores the HTTP
+# threads also need), SCAN_SECONDS each, and the ratio of the two p99s (target: <= 2).
 #
 #   bench/serve-bench.sh [N]    (default 10000; the store is made once and kept)
 #
 # Env: DURATION (wrk seconds, default 60), CONNECTIONS (200), THREADS (server HTTP threads,
-# 2), RATES (offered req/s of the paced rows, "20000 30000"), SUBMIT (1000), TIMBRE, MAKE_STORE.
+# 2), RATES (offered req/s of the paced rows, "20000 30000"), SCAN_RATE (5000), SCAN_FILES (300),
+# SCAN_SECONDS (10),
+# SUBMIT (1000), TIMBRE, MAKE_STORE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
@@ -24,6 +29,9 @@ THREADS=${THREADS:-2}
 RATES=${RATES:-20000 30000}
 unset RATE  # set per paced row below
 SUBMIT=${SUBMIT:-1000}
+SCAN_RATE=${SCAN_RATE:-5000}
+SCAN_FILES=${SCAN_FILES:-300}
+SCAN_SECONDS=${SCAN_SECONDS:-10}
 TIMBRE=${TIMBRE:-build/timbre}
 MAKE_STORE=${MAKE_STORE:-build/bench/make_store}
 [[ -x $TIMBRE && -x $MAKE_STORE ]] || { echo "serve-bench: build timbre and make_store first" >&2; exit 2; }
@@ -46,6 +54,8 @@ start_server() {
     sleep 0.1
   done
   port=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/serve.log" | sed 's/.*://')
+  # The first similar request waits for the index to open: not a figure of the load rows.
+  curl -s -o /dev/null "http://127.0.0.1:$port/v1/tracks/1/similar" || true
 }
 
 # "req/s p50_ms p99_ms errors" from one wrk run; extra arguments go to wrk (a script).
@@ -82,6 +92,30 @@ for rate in $RATES; do
   export RATE=$rate
   row "RANDOM/similar, $rate req/s offered" "http://127.0.0.1:$port" -s bench/similar-paced.lua
 done
+
+kill "$server"; wait "$server" 2>/dev/null || true
+
+# Under a scan, on a copy of the store (the kept one stays as made): distinct files (a scan
+# would take copies for moves of one content), enough that the scan outlasts the wrk run;
+# whether it did is printed.
+mkdir -p "$work/scan"
+seq 1 "$SCAN_FILES" | xargs -P "$(nproc)" -I{} sh -c 'ffmpeg -nostdin -v error -y -f lavfi \
+  -i "sine=frequency=$((100 + 7 * {})):duration=30" -f lavfi -i "anoisesrc=d=30:a=0.05:seed={}" \
+  -filter_complex amix=inputs=2 -ac 1 -ar 22050 -c:a flac "$0/s{}.flac"' "$work/scan"
+cp "$db" "$work/scan.db"
+start_server "$work/scan.db"
+export RATE=$SCAN_RATE
+read -r _ _ idle_p99 _ < <(DURATION=$SCAN_SECONDS load "http://127.0.0.1:$port" -s bench/similar-paced.lua)
+curl -sf -o /dev/null -XPOST "http://127.0.0.1:$port/v1/jobs" -d "{\"kind\":\"scan\",\"paths\":[\"$work/scan\"]}"
+read -r _ scan_p50 scan_p99 scan_err < <(DURATION=$SCAN_SECONDS load "http://127.0.0.1:$port" -s bench/similar-paced.lua)
+busy=$(curl -sf "http://127.0.0.1:$port/health?deep=1" | sed 's/.*"processing":\([0-9]*\).*/\1/')
+printf '%-40s %10s %9s %9s %8s %8s\n' "RANDOM/similar, $SCAN_RATE/s, idle" "-" "-" "$idle_p99" "-" "-"
+printf '%-40s %10s %9s %9s %8s %8s\n' "RANDOM/similar, $SCAN_RATE/s, under a scan" "-" "$scan_p50" \
+  "$scan_p99" "$scan_err" "-"
+awk -v a="$scan_p99" -v b="$idle_p99" -v busy="$busy" 'BEGIN {
+  printf "p99 under a scan / idle: %.2f (target <= 2); scan still running at the end: %s\n",
+         a / b, (busy > 0 ? "yes" : "no (add SCAN_FILES)") }'
+unset RATE
 kill "$server"; wait "$server" 2>/dev/null || true
 
 # Jobs: SUBMIT analyze jobs of one small file, each must complete exactly once.

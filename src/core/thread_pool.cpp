@@ -1,9 +1,12 @@
 #include "timbre/core/thread_pool.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <memory>
 
 namespace timbre {
@@ -27,10 +30,26 @@ struct Loop {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int threads, std::string name) {
+void SetCurrentThreadPriority(ThreadPriority priority) {
+  if (priority == ThreadPriority::kNormal) return;  // threads start at the process's priority
+  // On Linux a nice value belongs to a thread, not to the process, so this lowers only the
+  // caller. Ten steps down leaves the thread about a tenth of a contended core and all of an
+  // idle one.
+  constexpr int kBackgroundSteps = 10;
+  const auto tid = static_cast<id_t>(gettid());
+  errno = 0;
+  const int now = getpriority(PRIO_PROCESS, tid);
+  if (errno != 0) return;
+  (void)setpriority(PRIO_PROCESS, tid, std::min(now + kBackgroundSteps, 19));
+}
+
+ThreadPool::ThreadPool(int threads, std::string name, ThreadPriority priority) {
   name.resize(std::min<size_t>(name.size(), 15));
   for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { Work(); });
+    threads_.emplace_back([this, priority] {
+      if (priority != ThreadPriority::kNormal) SetCurrentThreadPriority(priority);
+      Work();
+    });
     pthread_setname_np(threads_.back().native_handle(), name.c_str());
   }
 }

@@ -147,7 +147,12 @@ void JobRunner::Changed(int64_t id) const {
 Result<size_t> JobRunner::Start() {
   auto requeued = store_.RequeueInterruptedJobs();
   if (!requeued.ok()) return requeued.status();
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 0; i < options_.workers; ++i) {
+    threads_.emplace_back([this] {
+      SetCurrentThreadPriority(options_.priority);
+      WorkerLoop();
+    });
+  }
   return requeued;
 }
 

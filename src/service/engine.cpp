@@ -74,6 +74,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   if (!runner_options.ok()) return runner_options.status();
   JobEvents* events = e.job_events_.get();
   runner_options->on_change = [events](int64_t id) { events->Notify(id); };
+  if (server) runner_options->priority = ThreadPriority::kBackground;
   e.runner_ = std::make_unique<jobs::JobRunner>(*e.store_, *runner_options);
   for (auto& kind : BuiltinJobKinds(e)) e.runner_->Register(std::move(kind));
   return engine;
@@ -82,7 +83,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
 ThreadPool& Engine::analysis_pool() {
   // The caller of a ParallelFor works too: the pool holds the other threads.
   std::call_once(analysis_pool_once_, [this] {
-    analysis_pool_ = std::make_unique<ThreadPool>(budget_.analysis_threads - 1, "timbre-analyse");
+    // A server's analyses give way to its requests when the cores are short.
+    analysis_pool_ = std::make_unique<ThreadPool>(budget_.analysis_threads - 1, "timbre-analyse",
+                                                  options_.role == EngineRole::kServer
+                                                      ? ThreadPriority::kBackground
+                                                      : ThreadPriority::kNormal);
   });
   return *analysis_pool_;
 }

@@ -1,6 +1,8 @@
 #include "timbre/core/thread_pool.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -63,6 +65,24 @@ TEST(ThreadPoolTest, SubmittedTasksRunBeforeThePoolIsGone) {
     for (int i = 0; i < 100; ++i) pool.Submit([&] { ++ran; });
   }
   EXPECT_EQ(ran.load(), 100);
+}
+
+// A background pool's threads run below the process's priority; the caller's thread and a
+// normal pool's threads keep it.
+TEST(ThreadPoolTest, BackgroundThreadsGiveWay) {
+  auto nice_of_this_thread = [] { return getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())); };
+  const int own = nice_of_this_thread();
+  ASSERT_LT(own, 19) << "the test needs room below the process's priority";
+  std::atomic<int> background{own}, normal{own - 1};
+  {
+    ThreadPool low(1, "test-low", ThreadPriority::kBackground);
+    ThreadPool same(1, "test-same");
+    low.Submit([&] { background = nice_of_this_thread(); });
+    same.Submit([&] { normal = nice_of_this_thread(); });
+  }
+  EXPECT_GT(background.load(), own);
+  EXPECT_EQ(normal.load(), own);
+  EXPECT_EQ(nice_of_this_thread(), own);
 }
 
 // A loop from inside a task of the same pool finishes even when every thread is busy: the

@@ -18,11 +18,19 @@
 
 namespace timbre {
 
+// kBackground: the thread gives way to normal threads when the cores are short (a server's
+// scans and analyses beside its HTTP threads), and runs at full speed when they are not.
+enum class ThreadPriority { kNormal, kBackground };
+
+// Applies `priority` to the calling thread alone, relative to the process's own (kNormal leaves
+// it as it is); best effort: a refusal leaves it as it was.
+void SetCurrentThreadPriority(ThreadPriority priority);
+
 class ThreadPool {
  public:
   // `threads` may be 0: then Submit runs each task at once on the caller and ParallelFor runs
   // on the caller alone. `name` shows in debuggers and `top -H` (first 15 bytes).
-  ThreadPool(int threads, std::string name);
+  ThreadPool(int threads, std::string name, ThreadPriority priority = ThreadPriority::kNormal);
   // Runs the tasks still queued, then joins the threads.
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;

@@ -23,6 +23,7 @@
 #include "timbre/core/clock.h"
 #include "timbre/core/paths.h"
 #include "timbre/core/status.h"
+#include "timbre/core/thread_pool.h"
 #include "timbre/store/store.h"
 
 namespace timbre::jobs {
@@ -71,6 +72,8 @@ struct JobRunnerOptions {
   std::chrono::milliseconds cancel_check{500};
   const Clock* clock = &SystemClock();  // must outlive the runner
   JobChanged on_change;
+  // Of the worker threads: a server runs its jobs in the background of its requests.
+  ThreadPriority priority = ThreadPriority::kNormal;
 };
 
 // TIMBRE_JOB_TIMEOUT: "600" (every kind) or "scan=3600,analyze=300" (by kind, with an
