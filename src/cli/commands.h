@@ -64,6 +64,7 @@ void AddIndexCommand(CLI::App& app, GlobalOptions& global);
 void AddTagsCommands(CLI::App& app, GlobalOptions& global);  // tags write, tags show
 void AddExportCommand(CLI::App& app, GlobalOptions& global);
 void AddServeCommand(CLI::App& app, GlobalOptions& global);
+void AddWorkerCommand(CLI::App& app, GlobalOptions& global);  // jobs only, no HTTP
 void AddJobsCommands(CLI::App& app, GlobalOptions& global);    // jobs list, show, cancel
 void AddModelsCommands(CLI::App& app, GlobalOptions& global);  // list, verify, show, import
 void AddNotesCommand(CLI::App& app, GlobalOptions& global);

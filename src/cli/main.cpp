@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   AddTagsCommands(app, global);
   AddExportCommand(app, global);
   AddServeCommand(app, global);
+  AddWorkerCommand(app, global);
   AddJobsCommands(app, global);
   AddModelsCommands(app, global);
   AddNotesCommand(app, global);

@@ -100,6 +100,8 @@ void AddServeCommand(CLI::App& app, GlobalOptions& global) {
                    "files analysed at once, shared by every scan job (default: the cores)");
   AddSettingOption(cmd, global, "--cores", "budget.cores");
   AddSettingOption(cmd, global, "--grace", "jobs.grace_s");
+  AddSettingOption(cmd, global, "--lease", "jobs.lease_s");
+  AddSettingOption(cmd, global, "--worker-id", "jobs.worker_id");
   AddModelOptions(cmd, global);
   cmd->callback([&global] { global.exit_code = RunServe(global); });
 }

@@ -52,11 +52,20 @@ constexpr SettingSpec kSettings[] = {
     {"auth.api_keys_file", T::kString, "", "TIMBRE_API_KEYS", "--api-keys",
      "file of API keys, one \"NAME KEY\" per line"},
     {"jobs.workers", T::kInt, "2", "TIMBRE_MAX_CONCURRENT_JOBS", "--workers",
-     "jobs run at once by `timbre serve`", 1, 256},
+     "jobs run at once by `timbre serve` or `timbre worker` (serve: 0 leaves the jobs to "
+     "workers)",
+     0, 256},
     {"jobs.timeout", T::kString, "3600", "TIMBRE_JOB_TIMEOUT", "",
      "time limit of a job in seconds, or by kind: \"scan=3600,analyze=300\""},
     {"jobs.grace_s", T::kNumber, "10", "TIMBRE_GRACE", "--grace",
      "seconds running jobs get to finish at SIGTERM before they are requeued", 0, 86400},
+    {"jobs.lease_s", T::kNumber, "30", "TIMBRE_JOB_LEASE", "--lease",
+     "seconds a worker holds a job between heartbeats; a worker silent this long loses its "
+     "jobs to the others",
+     1, 3600},
+    {"jobs.worker_id", T::kString, "", "TIMBRE_WORKER_ID", "--worker-id",
+     "this process's name in the job queue (default host:pid); unique among the processes "
+     "that share a store"},
     {"budget.cores", T::kInt, "0", "TIMBRE_CORES", "--cores",
      "cores timbre may keep busy (0: all of the machine's)", 0, 4096},
     {"budget.analysis_threads", T::kInt, "0", "TIMBRE_ANALYSIS_THREADS", "--jobs",

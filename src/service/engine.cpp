@@ -18,6 +18,8 @@ Result<jobs::JobRunnerOptions> RunnerOptions(const Config& config, const Resourc
   jobs::JobRunnerOptions o;
   o.workers = budget.job_workers;
   o.clock = &clock;
+  o.lease = std::chrono::milliseconds(static_cast<int64_t>(config.Number("jobs.lease_s") * 1000));
+  o.worker_id = config.Text("jobs.worker_id");
   const std::string& timeouts = config.Text("jobs.timeout");
   if (!timeouts.empty()) {
     const Status s = jobs::ParseJobTimeouts(timeouts, o);
@@ -126,7 +128,9 @@ const Analysis* Engine::analysis_if_ready() const {
   return analysis_.get();
 }
 
-Result<size_t> Engine::StartJobWorkers() { return runner_->Start(); }
+Result<size_t> Engine::StartJobWorkers(const std::vector<std::string>& only_kinds) {
+  return runner_->Start(only_kinds);
+}
 
 void Engine::StopJobWorkers(std::chrono::milliseconds grace) { runner_->Stop(grace); }
 

@@ -126,14 +126,16 @@ nlohmann::json JobJson(const JobRecord& j) {
            {"created_at", j.created_at},
            {"updated_at", j.updated_at},
            {"started_at", j.started_at},
-           {"finished_at", j.finished_at}};
+           {"finished_at", j.finished_at},
+           {"worker", j.worker.empty() ? Json(nullptr) : Json(j.worker)}};
   if (!j.attempt_log.empty()) {
     Json attempts = Json::array();
     for (const auto& a : j.attempt_log) {
       attempts.push_back({{"number", a.number},
                           {"started_at", a.started_at},
                           {"finished_at", a.finished_at},
-                          {"error", a.error.empty() ? Json(nullptr) : Json(a.error)}});
+                          {"error", a.error.empty() ? Json(nullptr) : Json(a.error)},
+                          {"worker", a.worker.empty() ? Json(nullptr) : Json(a.worker)}});
     }
     out["attempt_log"] = attempts;
   }

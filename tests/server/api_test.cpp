@@ -262,9 +262,10 @@ TEST_F(ApiTest, EveryDocumentedAnswerIsGivenAndNoOther) {
   guards("GET", "/v1/jobs/" + id);
 
   // A finished job, for the conflicts: claimed and completed as a worker would.
-  auto claimed = engine_->store().ClaimJob(clock_.UnixMs() + 3600'000);
+  const store::JobLease lease{"test:1", clock_.UnixMs() + 7200'000};
+  auto claimed = engine_->store().ClaimJob(clock_.UnixMs() + 3600'000, lease, {});
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
-  ASSERT_TRUE(*engine_->store().CompleteJob((*claimed)->id, "{}"));
+  ASSERT_TRUE(*engine_->store().CompleteJob((*claimed)->id, lease.worker, "{}"));
   const std::string done = std::to_string((*claimed)->id);
   expect(409, call("DELETE", "/v1/jobs/" + done), "cancel finished");
   expect(409, call("DELETE", "/jobs/" + done), "plugin cancel finished");

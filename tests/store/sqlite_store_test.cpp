@@ -44,7 +44,7 @@ TEST(SqliteStoreTest, CreatesMigratesAndReopens) {
   {
     auto s = OpenStore(db);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
-    EXPECT_EQ((*s)->schema_version(), 4);
+    EXPECT_EQ((*s)->schema_version(), 5);
     EXPECT_EQ((*s)->description(), "sqlite:" + db);
     first_id = (*s)->instance_id();
     ASSERT_TRUE((*s)->CommitTrack(MakeWrite("/m/a.flac")).ok());

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -74,7 +75,19 @@ struct JobRunnerOptions {
   JobChanged on_change;
   // Of the worker threads: a server runs its jobs in the background of its requests.
   ThreadPriority priority = ThreadPriority::kNormal;
+  // Who this runner is to the queue; empty: DefaultWorkerId(). Processes that share a store
+  // must not share a name.
+  std::string worker_id;
+  // A claimed job is held this long; a heartbeat renews it every third of it. A worker that
+  // stops renewing (killed, paused, cut off) loses its jobs to the others when it runs out.
+  std::chrono::milliseconds lease{30000};
 };
+
+// "host:pid" of this process.
+std::string DefaultWorkerId();
+// True when `worker` is a default id of this host whose process is gone: its jobs can be
+// handed back at once instead of after their lease.
+bool WorkerIsGoneFromThisHost(const std::string& worker);
 
 // TIMBRE_JOB_TIMEOUT: "600" (every kind) or "scan=3600,analyze=300" (by kind, with an
 // optional bare default among them).
@@ -94,8 +107,10 @@ class JobRunner {
   const JobKind* Find(const std::string& kind) const;
   std::vector<std::string> kinds() const;
 
-  // Requeues jobs a previous process left running, then starts the workers.
-  Result<size_t> Start();
+  // Hands back the jobs a previous run of this worker left running (and those of dead
+  // processes on this host), then starts the workers and the heartbeat. With `only_kinds`,
+  // the workers take jobs of those kinds alone (each must be registered).
+  Result<size_t> Start(const std::vector<std::string>& only_kinds = {});
   // Stops claiming; running jobs get `grace` to finish, then are asked to stop and go back
   // to the queue for the next start.
   void Stop(std::chrono::milliseconds grace);
@@ -106,11 +121,15 @@ class JobRunner {
   int workers() const { return options_.workers; }
   int64_t completed() const { return completed_.load(); }
   int64_t failed_attempts() const { return failed_attempts_.load(); }
+  int64_t leases_lost() const { return leases_lost_.load(); }
+  const std::string& worker_id() const { return options_.worker_id; }
 
  private:
   class Context;
   void WorkerLoop();
-  void Run(const store::JobRecord& job);
+  void HeartbeatLoop();
+  store::JobLease Lease() const;
+  void Run(const store::JobRecord& job, std::shared_ptr<std::atomic<bool>> lease_lost);
   std::chrono::milliseconds Backoff(int attempt);
   void Changed(int64_t id) const;
 
@@ -121,12 +140,21 @@ class JobRunner {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable idle_;  // notified when a job ends, for Stop()
+  std::condition_variable wake_heartbeat_;
   bool stopping_ = false;
+  bool threads_stopped_ = false;  // the workers are gone: the heartbeat ends
+  std::vector<std::string> claim_kinds_;  // set by Start()
   bool woken_ = false;
   std::atomic<bool> abort_running_{false};
   std::atomic<int> active_{0};
   std::atomic<int64_t> completed_{0};
   std::atomic<int64_t> failed_attempts_{0};
+  std::atomic<int64_t> leases_lost_{0};
+  // Jobs running here, each with a flag the heartbeat sets when the lease is lost. Claims and
+  // heartbeats take lease_mu_, so a job is in the map before a heartbeat could reap it.
+  std::mutex lease_mu_;
+  std::map<int64_t, std::shared_ptr<std::atomic<bool>>> running_;
+  std::thread heartbeat_;
 };
 
 }  // namespace timbre::jobs

@@ -94,7 +94,7 @@ class Engine {
 
   // Starts the job workers (requeueing what a killed process left running); returns how
   // many jobs were requeued.
-  Result<size_t> StartJobWorkers();
+  Result<size_t> StartJobWorkers(const std::vector<std::string>& only_kinds = {});
   // Stops them: running jobs get `grace`, then go back to the queue.
   void StopJobWorkers(std::chrono::milliseconds grace);
 

@@ -1,7 +1,9 @@
 // Jobs as the store keeps them: the persistent queue behind `timbre serve` and `timbre jobs`.
 // A job moves pending → processing → completed | failed | cancelled; a failed attempt with
 // attempts left goes back to pending with a not-before time (backoff). Every attempt is
-// recorded with its own error.
+// recorded with its own error. A processing job is leased: held by one worker until a time
+// its heartbeats push back; only that worker can finish it, and a lease that ends hands the
+// job back to the queue.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,13 @@ struct JobAttempt {
   std::string started_at;
   std::string finished_at;
   std::string error;  // empty while running or when it succeeded
+  std::string worker;  // who ran it
+};
+
+// Who holds a processing job, and until when (Unix ms).
+struct JobLease {
+  std::string worker;  // "host:pid", or the name the worker was given
+  int64_t until_ms = 0;
 };
 
 struct JobRecord {
@@ -42,6 +51,8 @@ struct JobRecord {
   std::string updated_at;
   std::string started_at;
   std::string finished_at;
+  std::string worker;          // the lease's holder while processing; the last one after
+  int64_t lease_until_ms = 0;  // while processing
   std::vector<JobAttempt> attempt_log;  // filled by GetJob only
 };
 

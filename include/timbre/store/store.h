@@ -236,27 +236,42 @@ class Store {
   // the existing job with *replayed set; another hash is an InvalidArgument with reason
   // "idempotency_mismatch".
   virtual Result<JobRecord> SubmitJob(const NewJob& job, bool* replayed) = 0;
-  // Takes the next runnable job (pending, due by `now_ms`; lowest priority number, then
-  // oldest), marks it processing and opens an attempt. Empty when none is due.
-  virtual Result<std::optional<JobRecord>> ClaimJob(int64_t now_ms) = 0;
-  virtual Status SetJobProgress(int64_t id, const std::string& progress_json) = 0;
-  // Closes the running attempt. Finishing only moves a processing job, so a job cannot
-  // complete twice; returns false when the job was not processing.
-  virtual Result<bool> CompleteJob(int64_t id, const std::string& result_json) = 0;
+  // Takes the next runnable job of one of `kinds` (empty: any; pending, due by `now_ms`;
+  // lowest priority number, then oldest), marks it processing, held under `lease`, and opens
+  // an attempt. Empty when none is due. Safe with many workers in many processes.
+  virtual Result<std::optional<JobRecord>> ClaimJob(int64_t now_ms, const JobLease& lease,
+                                                    const std::vector<std::string>& kinds) = 0;
+  // The heartbeat: pushes the lease back. False when the job is no longer this worker's
+  // (finished, or its lease ended and the job was handed back): the worker must stop it.
+  virtual Result<bool> RenewJobLease(int64_t id, const JobLease& lease) = 0;
+  // Progress and the outcomes below change a job only while `worker` holds it, so a worker
+  // that lost its lease cannot touch the job another worker now runs.
+  virtual Status SetJobProgress(int64_t id, const std::string& worker,
+                                const std::string& progress_json) = 0;
+  // Closes the running attempt. Only a processing job moves, so a job cannot complete twice;
+  // returns false when the job was not processing under `worker`.
+  virtual Result<bool> CompleteJob(int64_t id, const std::string& worker,
+                                   const std::string& result_json) = 0;
   // retry_at_ms >= 0: back to pending until then; otherwise failed for good.
-  virtual Result<bool> FailJobAttempt(int64_t id, const std::string& error,
-                                      int64_t retry_at_ms) = 0;
+  virtual Result<bool> FailJobAttempt(int64_t id, const std::string& worker,
+                                      const std::string& error, int64_t retry_at_ms) = 0;
   // A processing job whose worker saw the cancel request.
-  virtual Result<bool> MarkJobCancelled(int64_t id) = 0;
+  virtual Result<bool> MarkJobCancelled(int64_t id, const std::string& worker) = 0;
   // Pending: cancelled at once. Processing: flagged; the worker stops it. Returns the job
   // as it is now; empty when there is no such job.
   virtual Result<std::optional<JobRecord>> CancelJob(int64_t id) = 0;
   virtual Result<std::optional<JobRecord>> GetJob(int64_t id) = 0;
   // Newest first; `state` empty for all.
   virtual Result<std::vector<JobRecord>> ListJobs(std::optional<JobState> state, size_t limit) = 0;
-  // After a crash: processing jobs go back to pending (their attempt is closed as
-  // interrupted). Returns how many.
-  virtual Result<size_t> RequeueInterruptedJobs() = 0;
+  // Hands back the processing jobs these workers held (a worker that restarts, or one known
+  // to be dead): the attempt is closed with `reason`; a job cancelled meanwhile is cancelled,
+  // one with no attempt left fails, the others are pending again. Returns how many.
+  virtual Result<size_t> ReleaseJobsOf(const std::vector<std::string>& workers,
+                                       const std::string& reason) = 0;
+  // The same for every processing job whose lease ended before `now_ms`.
+  virtual Result<size_t> ReapExpiredLeases(int64_t now_ms) = 0;
+  // The workers that hold processing jobs.
+  virtual Result<std::vector<std::string>> JobWorkers() = 0;
   virtual Result<JobCounts> CountJobs() = 0;
 };
 

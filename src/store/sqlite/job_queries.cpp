@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "timbre/core/clock.h"
@@ -12,7 +14,7 @@ namespace {
 constexpr const char* kJobColumns =
     "id, kind, payload, priority, state, attempts, max_attempts, not_before_ms, "
     "cancel_requested, progress, result, error, COALESCE(idempotency_key, ''), request_hash, "
-    "created_at, updated_at, started_at, finished_at";
+    "created_at, updated_at, started_at, finished_at, worker, lease_until_ms";
 
 JobRecord ReadJob(const Statement& s) {
   JobRecord j;
@@ -34,6 +36,8 @@ JobRecord ReadJob(const Statement& s) {
   j.updated_at = s.Text(15);
   j.started_at = s.Text(16);
   j.finished_at = s.Text(17);
+  j.worker = s.Text(18);
+  j.lease_until_ms = s.Int(19);
   return j;
 }
 
@@ -57,17 +61,19 @@ WHERE job_id = ?1 AND finished_at = '')sql");
   return s.Run();
 }
 
-// Moves a processing job to `state`, recording the result or error. False when the job
-// was not processing (already finished, cancelled, or requeued).
-Result<bool> Finish(Database& db, int64_t id, JobState state, const std::string& result,
-                    const std::string& error) {
+// Moves a processing job that `worker` holds to `state`, recording the result or error.
+// False when it was not (already finished, cancelled, requeued, or another worker's now).
+Result<bool> Finish(Database& db, int64_t id, const std::string& worker, JobState state,
+                    const std::string& result, const std::string& error) {
   Transaction tx(db);
   TIMBRE_RETURN_IF_ERROR(tx.begun());
   const std::string now = NowIso8601();
   Statement s(db.handle(), R"sql(
-UPDATE jobs SET state = ?2, result = ?3, error = ?4, updated_at = ?5, finished_at = ?5
-WHERE id = ?1 AND state = 'processing')sql");
+UPDATE jobs SET state = ?2, result = ?3, error = ?4, updated_at = ?5, finished_at = ?5,
+  lease_until_ms = 0
+WHERE id = ?1 AND state = 'processing' AND worker = ?6)sql");
   s.Bind(1, id).Bind(2, JobStateName(state)).Bind(3, result).Bind(4, error).Bind(5, now);
+  s.Bind(6, worker);
   TIMBRE_RETURN_IF_ERROR(s.Run());
   if (sqlite3_changes(db.handle()) != 1) return false;
   TIMBRE_RETURN_IF_ERROR(CloseAttempt(db, id, error, now));
@@ -119,13 +125,19 @@ VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?7))sql");
   return **created;
 }
 
-Result<std::optional<JobRecord>> ClaimJob(Database& db, int64_t now_ms) {
+Result<std::optional<JobRecord>> ClaimJob(Database& db, int64_t now_ms, const JobLease& lease,
+                                          const std::vector<std::string>& kinds) {
+  // ",scan,analyze," : a kind matches when ",kind," is in it; empty takes every kind.
+  std::string kind_list;
+  for (const auto& k : kinds) kind_list += "," + k;
+  if (!kind_list.empty()) kind_list += ",";
   Transaction tx(db);
   TIMBRE_RETURN_IF_ERROR(tx.begun());
   Statement pick(db.handle(), R"sql(
 SELECT id FROM jobs WHERE state = 'pending' AND not_before_ms <= ?1
+  AND (?2 = '' OR instr(?2, ',' || kind || ',') > 0)
 ORDER BY priority, id LIMIT 1)sql");
-  pick.Bind(1, now_ms);
+  pick.Bind(1, now_ms).Bind(2, kind_list);
   Status st;
   if (!pick.Step(&st)) {
     if (!st.ok()) return st;
@@ -135,12 +147,12 @@ ORDER BY priority, id LIMIT 1)sql");
   const std::string now = NowIso8601();
   Statement take(db.handle(), R"sql(
 UPDATE jobs SET state = 'processing', attempts = attempts + 1, updated_at = ?2,
-  started_at = ?2 WHERE id = ?1)sql");
-  take.Bind(1, id).Bind(2, now);
+  started_at = ?2, worker = ?3, lease_until_ms = ?4 WHERE id = ?1)sql");
+  take.Bind(1, id).Bind(2, now).Bind(3, lease.worker).Bind(4, lease.until_ms);
   TIMBRE_RETURN_IF_ERROR(take.Run());
   Statement attempt(db.handle(), R"sql(
-INSERT INTO job_attempts (job_id, number, started_at)
-SELECT id, attempts, ?2 FROM jobs WHERE id = ?1)sql");
+INSERT INTO job_attempts (job_id, number, started_at, worker)
+SELECT id, attempts, ?2, worker FROM jobs WHERE id = ?1)sql");
   attempt.Bind(1, id).Bind(2, now);
   TIMBRE_RETURN_IF_ERROR(attempt.Run());
   auto job = SelectJob(db, id);
@@ -149,27 +161,40 @@ SELECT id, attempts, ?2 FROM jobs WHERE id = ?1)sql");
   return job;
 }
 
-Status SetJobProgress(Database& db, int64_t id, const std::string& progress_json) {
+Result<bool> RenewJobLease(Database& db, int64_t id, const JobLease& lease) {
   Statement s(db.handle(), R"sql(
-UPDATE jobs SET progress = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'processing')sql");
-  s.Bind(1, id).Bind(2, progress_json).Bind(3, NowIso8601());
+UPDATE jobs SET lease_until_ms = MAX(lease_until_ms, ?3)
+WHERE id = ?1 AND state = 'processing' AND worker = ?2)sql");
+  s.Bind(1, id).Bind(2, lease.worker).Bind(3, lease.until_ms);
+  TIMBRE_RETURN_IF_ERROR(s.Run());
+  return sqlite3_changes(db.handle()) == 1;
+}
+
+Status SetJobProgress(Database& db, int64_t id, const std::string& worker,
+                      const std::string& progress_json) {
+  Statement s(db.handle(), R"sql(
+UPDATE jobs SET progress = ?2, updated_at = ?3
+WHERE id = ?1 AND state = 'processing' AND worker = ?4)sql");
+  s.Bind(1, id).Bind(2, progress_json).Bind(3, NowIso8601()).Bind(4, worker);
   return s.Run();
 }
 
-Result<bool> CompleteJob(Database& db, int64_t id, const std::string& result_json) {
-  return Finish(db, id, JobState::kCompleted, result_json, "");
+Result<bool> CompleteJob(Database& db, int64_t id, const std::string& worker,
+                         const std::string& result_json) {
+  return Finish(db, id, worker, JobState::kCompleted, result_json, "");
 }
 
-Result<bool> FailJobAttempt(Database& db, int64_t id, const std::string& error,
-                            int64_t retry_at_ms) {
-  if (retry_at_ms < 0) return Finish(db, id, JobState::kFailed, "", error);
+Result<bool> FailJobAttempt(Database& db, int64_t id, const std::string& worker,
+                            const std::string& error, int64_t retry_at_ms) {
+  if (retry_at_ms < 0) return Finish(db, id, worker, JobState::kFailed, "", error);
   Transaction tx(db);
   TIMBRE_RETURN_IF_ERROR(tx.begun());
   const std::string now = NowIso8601();
   Statement s(db.handle(), R"sql(
-UPDATE jobs SET state = 'pending', error = ?2, not_before_ms = ?3, updated_at = ?4
-WHERE id = ?1 AND state = 'processing')sql");
-  s.Bind(1, id).Bind(2, error).Bind(3, retry_at_ms).Bind(4, now);
+UPDATE jobs SET state = 'pending', error = ?2, not_before_ms = ?3, updated_at = ?4,
+  lease_until_ms = 0
+WHERE id = ?1 AND state = 'processing' AND worker = ?5)sql");
+  s.Bind(1, id).Bind(2, error).Bind(3, retry_at_ms).Bind(4, now).Bind(5, worker);
   TIMBRE_RETURN_IF_ERROR(s.Run());
   if (sqlite3_changes(db.handle()) != 1) return false;
   TIMBRE_RETURN_IF_ERROR(CloseAttempt(db, id, error, now));
@@ -177,8 +202,8 @@ WHERE id = ?1 AND state = 'processing')sql");
   return true;
 }
 
-Result<bool> MarkJobCancelled(Database& db, int64_t id) {
-  return Finish(db, id, JobState::kCancelled, "", "cancelled");
+Result<bool> MarkJobCancelled(Database& db, int64_t id, const std::string& worker) {
+  return Finish(db, id, worker, JobState::kCancelled, "", "cancelled");
 }
 
 Result<std::optional<JobRecord>> CancelJob(Database& db, int64_t id) {
@@ -204,12 +229,13 @@ Result<std::optional<JobRecord>> GetJob(Database& db, int64_t id) {
   auto job = SelectJob(db, id);
   if (!job.ok() || !job->has_value()) return job;
   Statement s(db.handle(), R"sql(
-SELECT number, started_at, finished_at, error FROM job_attempts WHERE job_id = ?1
+SELECT number, started_at, finished_at, error, worker FROM job_attempts WHERE job_id = ?1
 ORDER BY number)sql");
   s.Bind(1, id);
   Status st;
   while (s.Step(&st)) {
-    (*job)->attempt_log.push_back({static_cast<int>(s.Int(0)), s.Text(1), s.Text(2), s.Text(3)});
+    (*job)->attempt_log.push_back(
+        {static_cast<int>(s.Int(0)), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
   }
   if (!st.ok()) return st;
   return job;
@@ -228,29 +254,67 @@ Result<std::vector<JobRecord>> ListJobs(Database& db, std::optional<JobState> st
   return out;
 }
 
-Result<size_t> RequeueInterruptedJobs(Database& db) {
+namespace {
+
+// Hands back the processing jobs that `which` (a condition on jobs, binding ?2 and up) picks:
+// their open attempt is closed with `reason`; a job cancelled while it ran is cancelled; one
+// with no attempt left fails (a job that kills its worker every time stops there); the others
+// are pending again, due at once.
+Result<size_t> Release(Database& db, const std::string& which, const std::string& reason,
+                       const std::function<void(Statement&)>& bind) {
   Transaction tx(db);
   TIMBRE_RETURN_IF_ERROR(tx.begun());
   const std::string now = NowIso8601();
-  Statement close(db.handle(), R"sql(
-UPDATE job_attempts SET finished_at = ?1, error = 'interrupted: the server stopped'
-WHERE finished_at = '' AND job_id IN (SELECT id FROM jobs WHERE state = 'processing'))sql");
-  close.Bind(1, now);
-  TIMBRE_RETURN_IF_ERROR(close.Run());
-  // A job cancelled while it ran is cancelled now; the others run again.
-  Statement cancelled(db.handle(), R"sql(
-UPDATE jobs SET state = 'cancelled', updated_at = ?1, finished_at = ?1
-WHERE state = 'processing' AND cancel_requested = 1)sql");
-  cancelled.Bind(1, now);
-  TIMBRE_RETURN_IF_ERROR(cancelled.Run());
-  Statement requeue(db.handle(), R"sql(
-UPDATE jobs SET state = 'pending', updated_at = ?1, not_before_ms = 0
-WHERE state = 'processing')sql");
-  requeue.Bind(1, now);
-  TIMBRE_RETURN_IF_ERROR(requeue.Run());
-  const size_t n = static_cast<size_t>(sqlite3_changes(db.handle()));
+  Statement pick(db.handle(), fmt::format("SELECT id FROM jobs WHERE state = 'processing' AND ({})",
+                                          which));
+  bind(pick);
+  std::vector<int64_t> ids;
+  Status st;
+  while (pick.Step(&st)) ids.push_back(pick.Int(0));
+  TIMBRE_RETURN_IF_ERROR(st);
+  for (int64_t id : ids) {
+    TIMBRE_RETURN_IF_ERROR(CloseAttempt(db, id, reason, now));
+    Statement release(db.handle(), R"sql(
+UPDATE jobs SET
+  state = CASE WHEN cancel_requested = 1 THEN 'cancelled'
+               WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+  finished_at = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts THEN ?2
+                     ELSE finished_at END,
+  error = ?3, updated_at = ?2, not_before_ms = 0, lease_until_ms = 0
+WHERE id = ?1)sql");
+    release.Bind(1, id).Bind(2, now).Bind(3, reason);
+    TIMBRE_RETURN_IF_ERROR(release.Run());
+  }
   TIMBRE_RETURN_IF_ERROR(tx.Commit());
+  return ids.size();
+}
+
+}  // namespace
+
+Result<size_t> ReleaseJobsOf(Database& db, const std::vector<std::string>& workers,
+                             const std::string& reason) {
+  size_t n = 0;
+  for (const auto& worker : workers) {
+    auto r = Release(db, "worker = ?1", reason, [&](Statement& s) { s.Bind(1, worker); });
+    if (!r.ok()) return r.status();
+    n += *r;
+  }
   return n;
+}
+
+Result<size_t> ReapExpiredLeases(Database& db, int64_t now_ms) {
+  return Release(db, "lease_until_ms < ?1",
+                 "its worker stopped renewing the lease (it died, hung or lost the database)",
+                 [&](Statement& s) { s.Bind(1, now_ms); });
+}
+
+Result<std::vector<std::string>> JobWorkers(Database& db) {
+  Statement s(db.handle(), "SELECT DISTINCT worker FROM jobs WHERE state = 'processing'");
+  std::vector<std::string> out;
+  Status st;
+  while (s.Step(&st)) out.push_back(s.Text(0));
+  if (!st.ok()) return st;
+  return out;
 }
 
 Result<JobCounts> CountJobs(Database& db) {

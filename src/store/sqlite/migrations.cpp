@@ -185,6 +185,13 @@ CREATE TABLE artifacts (
 CREATE INDEX artifacts_track ON artifacts (track_id);
 CREATE INDEX artifacts_sha256 ON artifacts (sha256);
 )sql"},
+    // Leased jobs: a processing job is held by one worker ("host:pid", or the name it was
+    // given) until its lease ends; a lease not renewed in time hands the job to another.
+    {5, R"sql(
+ALTER TABLE jobs ADD COLUMN worker TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_attempts ADD COLUMN worker TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

@@ -477,25 +477,33 @@ FROM tracks)sql");
     std::lock_guard lock(mu_);
     return sqlite::SubmitJob(*db_, job, replayed);
   }
-  Result<std::optional<JobRecord>> ClaimJob(int64_t now_ms) override {
+  Result<std::optional<JobRecord>> ClaimJob(int64_t now_ms, const JobLease& lease,
+                                            const std::vector<std::string>& kinds) override {
     std::lock_guard lock(mu_);
-    return sqlite::ClaimJob(*db_, now_ms);
+    return sqlite::ClaimJob(*db_, now_ms, lease, kinds);
   }
-  Status SetJobProgress(int64_t id, const std::string& progress_json) override {
+  Result<bool> RenewJobLease(int64_t id, const JobLease& lease) override {
     std::lock_guard lock(mu_);
-    return sqlite::SetJobProgress(*db_, id, progress_json);
+    return sqlite::RenewJobLease(*db_, id, lease);
   }
-  Result<bool> CompleteJob(int64_t id, const std::string& result_json) override {
+  Status SetJobProgress(int64_t id, const std::string& worker,
+                        const std::string& progress_json) override {
     std::lock_guard lock(mu_);
-    return sqlite::CompleteJob(*db_, id, result_json);
+    return sqlite::SetJobProgress(*db_, id, worker, progress_json);
   }
-  Result<bool> FailJobAttempt(int64_t id, const std::string& error, int64_t retry_at_ms) override {
+  Result<bool> CompleteJob(int64_t id, const std::string& worker,
+                           const std::string& result_json) override {
     std::lock_guard lock(mu_);
-    return sqlite::FailJobAttempt(*db_, id, error, retry_at_ms);
+    return sqlite::CompleteJob(*db_, id, worker, result_json);
   }
-  Result<bool> MarkJobCancelled(int64_t id) override {
+  Result<bool> FailJobAttempt(int64_t id, const std::string& worker, const std::string& error,
+                              int64_t retry_at_ms) override {
     std::lock_guard lock(mu_);
-    return sqlite::MarkJobCancelled(*db_, id);
+    return sqlite::FailJobAttempt(*db_, id, worker, error, retry_at_ms);
+  }
+  Result<bool> MarkJobCancelled(int64_t id, const std::string& worker) override {
+    std::lock_guard lock(mu_);
+    return sqlite::MarkJobCancelled(*db_, id, worker);
   }
   Result<std::optional<JobRecord>> CancelJob(int64_t id) override {
     std::lock_guard lock(mu_);
@@ -509,9 +517,18 @@ FROM tracks)sql");
     std::lock_guard lock(mu_);
     return sqlite::ListJobs(*db_, state, limit);
   }
-  Result<size_t> RequeueInterruptedJobs() override {
+  Result<size_t> ReleaseJobsOf(const std::vector<std::string>& workers,
+                               const std::string& reason) override {
     std::lock_guard lock(mu_);
-    return sqlite::RequeueInterruptedJobs(*db_);
+    return sqlite::ReleaseJobsOf(*db_, workers, reason);
+  }
+  Result<size_t> ReapExpiredLeases(int64_t now_ms) override {
+    std::lock_guard lock(mu_);
+    return sqlite::ReapExpiredLeases(*db_, now_ms);
+  }
+  Result<std::vector<std::string>> JobWorkers() override {
+    std::lock_guard lock(mu_);
+    return sqlite::JobWorkers(*db_);
   }
   Result<JobCounts> CountJobs() override {
     std::lock_guard lock(mu_);
